@@ -1,0 +1,29 @@
+# Two entry points (README): `make run` runs the main pipeline on a built-in default, `make test` the tests.
+# Both create (or reuse) a virtual environment in .venv and install what they need.
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU build of torch; override (e.g. TORCH_SPEC="torch") on a machine with a GPU.
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.amphys-installed
+
+.PHONY: run test lint bench-quick clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/amphys run
+
+test: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check amphys tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

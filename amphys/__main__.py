@@ -1,0 +1,5 @@
+import sys
+
+from amphys.cli.main import main
+
+sys.exit(main())

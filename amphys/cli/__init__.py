@@ -1,0 +1,1 @@
+"""Command-line front end (``amphys ...``). No numerics here: commands parse options and call the library."""

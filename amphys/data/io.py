@@ -1,0 +1,108 @@
+"""Reading and writing Snapshots and result datasets (SPEC §4.1, §4.2).
+
+Writes are atomic: the file is written next to its destination under a temporary name and renamed, so a reader
+(or a crash) never sees a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import xarray as xr
+
+from amphys.data.snapshots import SCHEMA, validate_snapshots
+from amphys.errors import FileFormatError, InputError, describe
+
+__all__ = ["write", "read", "atomic_path", "open_dataset", "READERS"]
+
+
+class atomic_path:
+    """Context manager giving a temporary path next to ``path``; on success it is renamed onto ``path``.
+
+    >>> with atomic_path("out.h5") as tmp:   # doctest: +SKIP
+    ...     write_something(tmp)
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __enter__(self) -> Path:
+        directory = self.path.parent if str(self.path.parent) else Path(".")
+        if not directory.is_dir():
+            raise FileFormatError(f"output {str(self.path)!r}: directory {str(directory)!r} does not exist")
+        if not os.access(directory, os.W_OK):
+            raise FileFormatError(f"output {str(self.path)!r}: directory {str(directory)!r} is not writable")
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        os.close(fd)
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+        return False
+
+
+def write(ds: xr.Dataset, path) -> Path:
+    """Write ``ds`` (Snapshots or a results dataset) to HDF5 through h5netcdf, atomically. Returns the path."""
+    if not isinstance(ds, xr.Dataset):
+        raise InputError(f"ds: expected an xarray.Dataset, got {describe(ds)}")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+    return path
+
+
+def open_dataset(path, *, chunks=None) -> xr.Dataset:
+    """Open an HDF5/NetCDF file written by amphys (or any NetCDF4 file) with a clear error on failure.
+
+    With ``chunks`` (e.g. ``{"sample": 100_000}``) the data stay on disk and are read lazily through dask.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{str(path)!r}: file not found")
+    if path.is_dir():
+        raise FileFormatError(f"{str(path)!r}: is a directory, expected a file")
+    try:
+        ds = xr.open_dataset(path, engine="h5netcdf", chunks=chunks)
+        if chunks is None:
+            ds = ds.load()
+            ds.close()
+    except Exception as exc:  # h5py/h5netcdf raise OSError, ValueError, KeyError... for corrupt files
+        raise FileFormatError(f"{str(path)!r}: not a readable HDF5/NetCDF file ({type(exc).__name__}: {exc})") \
+            from exc
+    return ds
+
+
+def _read_hdf5(path: Path, *, variable: str | None = None, time: str = "time", chunks=None, **_) -> xr.Dataset:
+    ds = open_dataset(path, chunks=chunks)
+    if ds.attrs.get("amphys_schema") == SCHEMA or (variable is None and "x" in ds.data_vars):
+        return validate_snapshots(ds, name=str(path))
+    from amphys.data.formats import snapshots_from_variable
+
+    return snapshots_from_variable(ds, path, variable=variable, time=time)
+
+
+READERS = {".h5": _read_hdf5, ".hdf5": _read_hdf5, ".nc": _read_hdf5}
+
+
+def read(path, **options) -> xr.Dataset:
+    """Read snapshots from ``path``, dispatching on its suffix (SPEC §4.2).
+
+    Supported: ``.h5``/``.hdf5``/``.nc`` (the Snapshots schema, or ``variable=...`` with a time coordinate),
+    ``.csv``, ``.npz`` and ``.h5ad`` (see :mod:`amphys.data.formats` for their options).
+    """
+    from amphys.data import formats  # noqa: F401  (registers the other readers)
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise FileFormatError(f"{str(path)!r}: unknown file type {suffix or '(no suffix)'!r}; "
+                              f"amphys reads {', '.join(sorted(READERS))}")
+    if not path.exists():
+        raise FileFormatError(f"{str(path)!r}: file not found")
+    return READERS[suffix](path, **options)
