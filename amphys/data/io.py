@@ -34,7 +34,7 @@ class atomic_path:
             raise FileFormatError(f"output {str(self.path)!r}: directory {str(directory)!r} does not exist")
         if not os.access(directory, os.W_OK):
             raise FileFormatError(f"output {str(self.path)!r}: directory {str(directory)!r} is not writable")
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{self.path.suffix}", dir=directory)
         os.close(fd)
         self.tmp = Path(name)
         return self.tmp
