@@ -41,10 +41,11 @@ def test_plot_velocity_fields(tmp_path):
     X, Y = np.meshgrid(g, g)
     v = np.stack([-Y, X], axis=-1)
     fields = xr.Dataset(
-        {"v_model": (("time", "gy", "gx", "comp"), np.stack([v, 1.1 * v])),
-         "v_target": (("time", "gy", "gx", "comp"), np.stack([v, v])),
-         "density": (("time", "gy", "gx"), np.stack([np.exp(-X**2 - Y**2)] * 2))},
-        coords={"time": [0.0, 1.0], "gx": g, "gy": g}, attrs={"target": "am_velocity"})
+        {"v_model": (("time", "j", "i", "comp"), np.stack([v, 1.1 * v])),
+         "v_target": (("time", "j", "i", "comp"), np.stack([v, v])),
+         "density": (("time", "j", "i"), np.stack([np.exp(-X**2 - Y**2)] * 2))},
+        coords={"time": [0.0, 1.0], "gx": (("time", "i"), np.stack([g, g + 1])),
+                "gy": (("time", "j"), np.stack([g, g]))}, attrs={"target": "am_velocity"})
     assert _is_png(plotting.plot_velocity_fields(fields, tmp_path / "v.png"))
 
 

@@ -92,28 +92,33 @@ def plot_densities(times, true, learned, path, *, dim_names=None, units_x="1", u
 def plot_velocity_fields(fields, path, *, title=None) -> Path:
     """Learned vs target velocity on a 2-D grid over the density, one column per time.
 
-    ``fields``: Dataset with coords ``time``, ``gx``, ``gy`` and variables ``v_model(time, gy, gx, comp)``,
-    ``v_target(time, gy, gx, comp)``, ``density(time, gy, gx)`` (as written by :mod:`amphys.pipeline`).
+    ``fields``: Dataset with coords ``time``, ``gx(time, i)``, ``gy(time, j)`` (one grid per time, following the
+    density) and variables ``v_model(time, j, i, comp)``, ``v_target(time, j, i, comp)``, ``density(time, j, i)``
+    (as written by :func:`amphys.pipeline.velocity_fields`). Arrows share one scale across panels.
     """
     times = fields["time"].values
     idx = _pick(times)
-    gx, gy = fields["gx"].values, fields["gy"].values
     fig = _figure(len(idx), 2, height=2.6)
-    axes = np.asarray(fig.subplots(2, len(idx), sharex=True, sharey=True)).reshape(2, len(idx))
-    vmax = float(np.nanmax(np.linalg.norm(fields["v_target"].values, axis=-1)))
-    scale = vmax * max(len(gx), len(gy)) / 1.6 if vmax > 0 else None
+    axes = np.asarray(fig.subplots(2, len(idx))).reshape(2, len(idx))
+    dens_all = fields["density"].values
+    masks = dens_all > 2e-3 * dens_all.max(axis=(1, 2), keepdims=True)
+    speed = np.linalg.norm(fields["v_target"].values, axis=-1)
+    vmax = float(np.nanmax(np.where(masks, speed, np.nan)))
+    n_grid = fields.sizes[fields["density"].dims[-1]]
+    scale = vmax * n_grid / 1.2 if vmax > 0 else None
     target_name = fields.attrs.get("target", "target")
     for col, i in enumerate(idx):
-        dens = fields["density"].values[i]
+        gx, gy = fields["gx"].values[i], fields["gy"].values[i]
+        dens, mask = dens_all[i], masks[i]
         for row, (var, color, name) in enumerate([("v_model", LEARNED, "learned"),
                                                    ("v_target", TRUE, target_name)]):
             ax = axes[row, col]
             ax.contourf(gx, gy, dens, levels=12, cmap="Greys", alpha=0.55)
             v = fields[var].values[i]
-            mask = dens > 1e-3 * np.nanmax(dens)
             u, w = np.where(mask, v[..., 0], np.nan), np.where(mask, v[..., 1], np.nan)
-            ax.quiver(gx, gy, u, w, color=color, scale=scale, scale_units="width", width=0.006)
-            ax.set_aspect("equal", adjustable="box")
+            ax.quiver(gx, gy, u, w, color=color, scale=scale, scale_units="width", width=0.007,
+                      headwidth=3.5)
+            ax.set_aspect("equal", adjustable="datalim")
             if row == 0:
                 ax.set_title(f"t = {times[i]:.3g}")
             if col == 0:
@@ -130,8 +135,8 @@ _METRIC_PANELS = [
     ("mmd2", "mmd2_floor", "MMD²"),
     ("energy_distance", "energy_distance_floor", "energy distance"),
     ("w2", "w2_floor", "W₂"),
-    ("sliced_w2", None, "sliced W₂"),
-    ("continuity_residual", None, "weak continuity residual"),
+    ("sliced_w2", "sliced_w2_floor", "sliced W₂"),
+    ("continuity_residual", "continuity_residual_floor", "weak continuity residual"),
 ]
 
 
@@ -140,8 +145,13 @@ def plot_metrics(report, path, *, title=None) -> Path:
     panels = [p for p in _METRIC_PANELS if p[0] in report.data_vars and report[p[0]].dims == ("time",)]
     if not panels:
         raise ValueError("report has no per-time metric to plot")
-    fig = _figure(len(panels), height=2.3)
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = _figure(ncols, nrows, width=2.9, height=2.3)
+    grid = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax in grid[len(panels):]:
+        ax.set_visible(False)
+    axes = grid[:len(panels)]
     t = report["time"].values
     for ax, (var, floor, label) in zip(axes, panels):
         ax.plot(t, report[var].values, "o-", color=LEARNED, ms=3, lw=1.2, label="model")
@@ -150,8 +160,12 @@ def plot_metrics(report, path, *, title=None) -> Path:
         ax.set_title(label)
         ax.set_xlabel(f"t [{report.attrs['units_t']}]" if report.attrs.get("units_t", "1") != "1" else "t")
         values = np.asarray(report[var].values, dtype=float)
-        if np.all(values[np.isfinite(values)] > 0) and var != "cosine":
+        if floor and floor in report.data_vars:
+            values = np.concatenate([values, np.asarray(report[floor].values, dtype=float)])
+        if np.all(values[np.isfinite(values)] > 0):
             ax.set_yscale("log")
+        else:  # unbiased estimators (MMD², energy distance) scatter around 0 at the floor
+            ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
         h, lab = ax.get_legend_handles_labels()

@@ -1,0 +1,190 @@
+"""``amphys run``: generate → fit → evaluate → plot into one folder, with a summary table (SPEC §7.2).
+
+The folder holds ``data.h5`` (Snapshots), ``model.pt``, ``history.h5`` (training curve), ``report.h5``
+(diagnostics, SPEC §4.3), ``pushed.h5`` (first-snapshot samples pushed by the learned flow to every time),
+``fields.h5`` (learned and target velocity on a grid over the first two coordinates) and ``figures/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from amphys.errors import InputError, unknown_name
+
+__all__ = ["PRESETS", "DEFAULT_SYSTEM", "RunOutput", "run", "velocity_fields", "summary_table"]
+
+#: Built-in configurations of ``amphys run SYSTEM``: system parameters, snapshot times and fit overrides. The
+#: default is rotational Ornstein–Uhlenbeck (PHYSICS.md §5, OU-G): its physical probability-flow velocity is
+#: not a gradient, so the run shows amphys scoring the learned field against the right target (SPEC §2.1).
+PRESETS: dict[str, dict] = {
+    "ou": {
+        "params": {"drift": [[0.5, -2.0], [2.0, 0.5]], "diffusion": [[0.5, 0.0], [0.0, 0.05]],
+                   "mean0": [3.0, 0.0], "cov0": 0.1, "t_span": [0.0, 2.0]},
+        "n_times": 11, "n": 2000, "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512},
+    },
+    "barenblatt": {"params": {"dim": 2, "m": 2.0}, "n_times": 11, "n": 2000,
+                   "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
+    "ou-mixture": {"params": {}, "n_times": 11, "n": 2000,
+                   "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
+    "harmonic": {"params": {"dim": 1, "state": "squeezed"}, "n_times": 17, "n": 2000,
+                 "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
+    "gaussian-packet": {"params": {"dim": 2}, "n_times": 11, "n": 2000,
+                        "fit": {"steps": 2000, "hidden": 128, "depth": 3, "batch_size": 512}},
+    "hydrogen": {"params": {"state": "1s+2pz"}, "n_times": 11, "n": 2000,
+                 "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
+}
+DEFAULT_SYSTEM = "ou"
+
+
+@dataclasses.dataclass
+class RunOutput:
+    """What :func:`run` produced: the folder, the fitted model, the report and the wall times per stage."""
+
+    folder: Path
+    model: object
+    report: xr.Dataset
+    timings: dict
+    figures: list
+
+
+def _progress(message: str, quiet: bool):
+    if not quiet:
+        print(message, flush=True)
+
+
+def velocity_fields(model, system, times, *, n_grid: int = 17, n_box: int = 2000, seed: int = 0) -> xr.Dataset:
+    """Learned and target velocity on a grid over the first two coordinates (others at the mean), per time.
+
+    Each time has its own grid covering the central 99% of samples of q_t (the density moves), so
+    ``gx(time, i)`` and ``gy(time, j)`` are per-time coordinates. The target is the AM target (closed form or
+    gradient projection, :func:`amphys.diagnostics.am_target`); ``density`` is q_t on the grid.
+    """
+    from amphys.diagnostics import am_target
+
+    rng = np.random.default_rng(seed)
+    gxs, gys, vm, vt, dens = [], [], [], [], []
+    for t in times:
+        pts = system.sample(float(t), n_box, rng)
+        lo, hi = np.quantile(pts[:, :2], [0.005, 0.995], axis=0)
+        centre, half = 0.5 * (lo + hi), 0.55 * (hi - lo).max()
+        gx = np.linspace(centre[0] - half, centre[0] + half, n_grid)
+        gy = np.linspace(centre[1] - half, centre[1] + half, n_grid)
+        X, Y = np.meshgrid(gx, gy)
+        rest = np.broadcast_to(pts.mean(axis=0)[2:], (X.size, system.dim - 2))
+        grid = np.column_stack([X.ravel(), Y.ravel(), rest])
+        vm.append(np.asarray(model.velocity(float(t), grid))[:, :2].reshape(n_grid, n_grid, 2))
+        vt.append(np.asarray(am_target(system, float(t))(grid))[:, :2].reshape(n_grid, n_grid, 2))
+        dens.append(np.exp(system.log_density(float(t), grid)).reshape(n_grid, n_grid))
+        gxs.append(gx)
+        gys.append(gy)
+    return xr.Dataset(
+        {"v_model": (("time", "j", "i", "comp"), np.array(vm)),
+         "v_target": (("time", "j", "i", "comp"), np.array(vt)),
+         "density": (("time", "j", "i"), np.array(dens))},
+        coords={"time": np.asarray(times, dtype=float), "gx": (("time", "i"), np.array(gxs)),
+                "gy": (("time", "j"), np.array(gys))},
+        attrs={"target": "AM target", "dim_x": "x", "dim_y": "y"},
+    )
+
+
+def summary_table(report: xr.Dataset) -> str:
+    """Plain-text table of the per-time metrics of a report, floors beside their metric."""
+    cols = [c for c in ("velocity_error_root", "cosine", "mmd2", "mmd2_floor", "energy_distance",
+                        "energy_distance_floor", "sliced_w2", "sliced_w2_floor", "w2", "w2_floor",
+                        "continuity_residual", "continuity_residual_floor")
+            if c in report.data_vars and report[c].dims == ("time",)]
+    short = {"velocity_error_root": "rel.v.err", "energy_distance": "energy", "energy_distance_floor": "floor",
+             "mmd2_floor": "floor", "w2_floor": "floor", "continuity_residual": "cont.res",
+             "sliced_w2": "sliced.w2", "sliced_w2_floor": "floor", "continuity_residual_floor": "floor"}
+    header = f"{'time':>8} " + " ".join(f"{short.get(c, c):>10}" for c in cols)
+    lines = [header, "-" * len(header)]
+    for i, t in enumerate(report["time"].values):
+        lines.append(f"{t:8.3g} " + " ".join(f"{float(report[c].values[i]):10.3g}" for c in cols))
+    if "action_gap" in report.data_vars:
+        lines.append(f"action gap ½∫E‖v−v*‖²dt = {float(report['action_gap']):.4g}   "
+                     f"(target: {report.attrs.get('target', '?')})")
+    return "\n".join(lines)
+
+
+def run(system: str | None = None, output=None, *, params: dict | None = None, n: int | None = None,
+        n_times: int | None = None, seed: int = 0, quiet: bool = False, plots: bool = True,
+        **fit_overrides) -> RunOutput:
+    """Generate data from ``system``, fit it, evaluate against the ground truth and draw the figures.
+
+    Parameters
+    ----------
+    system : a preset name (:data:`PRESETS`, default :data:`DEFAULT_SYSTEM`) or any registered system name
+        (then ``params`` are required where the system has no defaults).
+    output : folder (default ``./amphys-run-SYSTEM``); created if missing, files in it are replaced.
+    params : system parameters (override the preset's). n : samples per snapshot. n_times : snapshots.
+    **fit_overrides : FitConfig fields (e.g. ``steps=500``).
+    """
+    import amphys
+
+    name = system or DEFAULT_SYSTEM
+    if name not in amphys.systems.names():
+        raise unknown_name("system", name, amphys.systems.names())
+    preset = PRESETS.get(name, {"params": {}, "n_times": 11, "n": 2000, "fit": {}})
+    sys_params = {**preset["params"], **(params or {})}
+    n = int(n or preset["n"])
+    n_times = int(n_times or preset["n_times"])
+    if n_times < 3:
+        raise InputError(f"n_times: expected at least 3 snapshots for a run, got {n_times}")
+    folder = Path(output or f"amphys-run-{name}")
+    folder.mkdir(parents=True, exist_ok=True)
+    timings = {}
+
+    start = time.perf_counter()
+    sys_obj = amphys.systems.get(name, **sys_params)
+    times = np.linspace(*sys_obj.t_span, n_times)
+    data = amphys.generate(sys_obj, times, n, seed=seed, progress=not quiet)
+    amphys.io.write(data, folder / "data.h5")
+    timings["generate"] = time.perf_counter() - start
+    _progress(f"[1/4] generated {sys_obj.name} (d={sys_obj.dim}): {n_times} snapshots × {n} samples "
+              f"in [{times[0]:g}, {times[-1]:g}]  ({timings['generate']:.1f} s)", quiet)
+
+    start = time.perf_counter()
+    overrides = {**preset["fit"], "seed": seed, **fit_overrides}
+    model = amphys.fit(data, checkpoint=folder / "checkpoint.pt", progress=not quiet, **overrides)
+    model.save(folder / "model.pt")
+    amphys.io.write(model.history, folder / "history.h5")
+    timings["fit"] = time.perf_counter() - start
+    _progress(f"[2/4] fitted: status {model.status}, {model.config.steps} steps, final loss "
+              f"{model.final_loss:.4g}  ({timings['fit']:.1f} s)", quiet)
+    if model.status == "diverged":
+        _progress(f"      warning: {model.message}", quiet)
+
+    start = time.perf_counter()
+    report = amphys.evaluate(model, sys_obj, times=times, seed=seed + 1)
+    amphys.io.write(report, folder / "report.h5")
+    x0 = data["x"].values[data["time"].values == times[0]]
+    pushed = model.push(x0, times[0], times)
+    pushed_ds = amphys.make_snapshots(np.repeat(times, x0.shape[0]), pushed.reshape(-1, sys_obj.dim),
+                                      dim_names=list(data["dim"].values), units_x=data.attrs["units_x"],
+                                      units_t=data.attrs["units_t"], source="pushed",
+                                      system=data.attrs["system"])
+    amphys.io.write(pushed_ds, folder / "pushed.h5")
+    if sys_obj.dim >= 2:
+        amphys.io.write(velocity_fields(model, sys_obj, times, seed=seed), folder / "fields.h5")
+    timings["evaluate"] = time.perf_counter() - start
+    _progress(f"[3/4] evaluated against the {report.attrs.get('target', 'true')} field  "
+              f"({timings['evaluate']:.1f} s)", quiet)
+
+    figures = []
+    if plots:
+        start = time.perf_counter()
+        from amphys.plotting import plot_file
+
+        figures = plot_file(folder, folder / "figures")
+        timings["plot"] = time.perf_counter() - start
+        _progress(f"[4/4] {len(figures)} figures in {folder / 'figures'}  ({timings['plot']:.1f} s)", quiet)
+    (folder / "run.json").write_text(json.dumps(
+        {"system": sys_obj.params_json(), "n": n, "times": times.tolist(), "seed": seed,
+         "fit": model.config.to_json(), "timings_s": timings}, indent=1))
+    return RunOutput(folder, model, report, timings, figures)
