@@ -1,0 +1,272 @@
+"""``FitConfig``: every setting of an Action Matching fit, as one frozen, validated dataclass (SPEC §7.1).
+
+Stable field names (SPEC §7.1): ``steps``, ``batch_size``, ``lr``, ``seed``, ``device``, ``loss``, ``sigma``,
+``time_integral``, ``checkpoint_every``, ``hidden``, ``depth``. The other fields are amphys's own and documented
+below. Values that depend on the data (``loss="auto"``, ``x_source="auto"``) are resolved by :func:`amphys.fit`,
+and the resolved config is what a :class:`~amphys.fit.FitResult` carries.
+
+>>> cfg = FitConfig(steps=2000, hidden=128)
+>>> cfg.replace(lr=3e-4).lr
+0.0003
+>>> FitConfig.from_dict(cfg.to_dict()) == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import numbers
+from pathlib import Path
+from typing import Any
+
+from amphys.errors import FileFormatError, InputError, describe, unknown_name
+
+__all__ = ["FitConfig", "CHOICES", "RESUME_NEUTRAL"]
+
+#: Valid values of the string-valued fields.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "device": ("auto", "cpu", "cuda"),
+    "loss": ("auto", "am", "entropic", "unbalanced"),
+    "time_integral": ("mc", "quadrature", "snapshots"),
+    "x_source": ("auto", "sampler", "mixture", "nearest"),
+    "quadrature_rule": ("auto", "gauss-legendre", "simpson", "trapezoid"),
+    "schedule": ("cosine", "constant"),
+    "weight_fn": ("none", "sine"),
+    "laplacian": ("auto", "exact", "hutchinson"),
+    "derivatives": ("fused", "autograd", "func"),
+    "dtype": ("float32", "float64"),
+}
+
+#: Fields that may differ between a checkpoint and the run resuming it (they do not change the numbers).
+RESUME_NEUTRAL = ("device", "checkpoint_every", "max_time")
+
+_INT_FIELDS = {"steps": 1, "batch_size": 4, "hidden": 1, "depth": 1, "warmup": 0, "checkpoint_every": 0,
+               "time_features": 0, "n_nodes": 2, "n_probes": 1, "log_every": 1, "seed": 0, "eval_every": 1,
+               "patience": 0, "validation_rows": 16}
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """Settings of an Action Matching fit. All fields are keyword arguments with defaults.
+
+    Training
+        steps : optimiser steps. batch_size : rows per step, interior and boundary batches together (the
+        throughput benchmark compares an AM step with a regression step on this many rows).
+        lr : peak Adam learning rate. warmup : steps of linear warm-up. schedule : "cosine" (decay to
+        ``lr * lr_final``) or "constant". grad_clip : clip the global gradient norm (0 = off).
+        ema_decay : decay of the exponential moving average of the weights used for evaluation (0 = off).
+        seed : seeds the initial weights and every random draw of training. device : "auto" (CUDA when
+        present), "cpu" or "cuda". dtype : training precision ("float32" fast; evaluation is float64).
+        max_time : stop after this many seconds (status "stopped"); None = no limit.
+        explode_factor : divergence guard, a gradient norm above this multiple of the running median (or a
+        non-finite loss) stops training with status "diverged".
+        checkpoint_every : steps between checkpoints when a checkpoint path is given (0 = only at the end).
+        log_every : steps between history records.
+    Model selection on finite data (not used with a sampler, whose samples are fresh)
+        validation_fraction : share of every snapshot held out (0 = off). eval_every : steps between
+        evaluations of the held-out loss of the EMA model (one fixed batch of ``validation_rows`` interior
+        rows). The fit returns the EMA weights with the lowest held-out loss. patience : stop after this many
+        evaluations without improvement (0 = never stop early).
+    Loss (SPEC §2.2)
+        loss : "am", "entropic" (needs ``sigma``), "unbalanced" (weighted data) or "auto" (unbalanced when the
+        data carries weights, else am). sigma : entropic noise σ_t in the data's units (scalar, or a callable
+        of physical time; a callable cannot be saved). weight_fn : time weight w(t) of the time-weighted AM
+        loss, "none" (w = 1) or "sine" (w = sin(πτ) on normalised time τ; no boundary terms).
+        laplacian : Δs for entropic AM, "auto" (exact for d ≤ 8, else Hutchinson), "exact", "hutchinson";
+        n_probes : Rademacher probes per sample for Hutchinson.
+    Time integral (SPEC §2.3)
+        time_integral : "mc" (stratified uniform t), "quadrature" (``quadrature_rule`` nodes in t),
+        "snapshots" (observed times as nodes, Simpson/trapezoid weights on the irregular grid).
+        x_source : where samples at a time between snapshots come from: "sampler" (a ground-truth sampler
+        passed to fit), "mixture" (a real sample of one of the two neighbouring snapshots, chosen with the
+        linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}), "nearest" (the nearest
+        snapshot), or "auto" (sampler when given, else mixture). Unused by "snapshots".
+        quadrature_rule : "auto" (Gauss–Legendre for "quadrature", irregular Simpson for "snapshots"),
+        "gauss-legendre", "simpson" or "trapezoid".
+        n_nodes : quadrature nodes, or time strata per batch for "mc" with a sampler.
+        centre : gauge-fix s(t, x) - s(t, x̄) (x̄ the data mean): removes any function c(t) from s exactly,
+        leaves ∇s unchanged (not allowed with "unbalanced", where s itself is the growth rate).
+        boundary_fraction : share of ``batch_size`` used by the two boundary batches together.
+    Network (SPEC §2.4)
+        hidden : width; depth : hidden layers; time_features : Fourier features sin/cos(kπτ), k = 1..K, besides
+        τ; quadratic_head : s = ½‖y − h(τ, y)‖² with h the MLP (normalised units). derivatives : how ∂_t s and
+        ∇s are formed on the one batched forward: "fused" (explicit reverse pass with a fused SiLU derivative,
+        fastest; falls back to "autograd" for the quadratic head and the entropic Laplacian), "autograd"
+        (torch.autograd.grad with create_graph) or "func" (torch.func.vmap of grad).
+    """
+
+    steps: int = 4000
+    batch_size: int = 1024
+    lr: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+    loss: str = "auto"
+    sigma: Any = None
+    time_integral: str = "mc"
+    checkpoint_every: int = 1000
+    hidden: int = 256
+    depth: int = 4
+    # amphys's own fields
+    warmup: int = 100
+    schedule: str = "cosine"
+    lr_final: float = 0.05
+    grad_clip: float = 10.0
+    ema_decay: float = 0.999
+    dtype: str = "float32"
+    max_time: float | None = None
+    explode_factor: float = 1e4
+    log_every: int = 1
+    weight_fn: str = "none"
+    laplacian: str = "auto"
+    n_probes: int = 1
+    x_source: str = "auto"
+    quadrature_rule: str = "auto"
+    n_nodes: int = 16
+    centre: bool = False
+    boundary_fraction: float = 0.25
+    time_features: int = 0
+    quadratic_head: bool = False
+    derivatives: str = "fused"
+    validation_fraction: float = 0.1
+    eval_every: int = 100
+    patience: int = 10
+    validation_rows: int = 4096
+
+    def __post_init__(self):
+        for name, low in _INT_FIELDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise InputError(f"FitConfig.{name}: expected an integer >= {low}, got {describe(value)}")
+            if value < low:
+                raise InputError(f"FitConfig.{name}: expected an integer >= {low}, got {value}")
+            object.__setattr__(self, name, int(value))
+        for name, choices in CHOICES.items():
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise unknown_name(f"value of FitConfig.{name}", value, choices)
+        self._check_float("lr", low=0.0, strict=True)
+        self._check_float("lr_final", low=0.0, high=1.0)
+        self._check_float("grad_clip", low=0.0)
+        self._check_float("ema_decay", low=0.0, high=1.0, high_open=True)
+        self._check_float("explode_factor", low=1.0, strict=True)
+        self._check_float("boundary_fraction", low=0.0, high=1.0, strict=True, high_open=True)
+        self._check_float("validation_fraction", low=0.0, high=0.5, high_open=True)
+        if self.max_time is not None:
+            self._check_float("max_time", low=0.0, strict=True)
+        for name in ("centre", "quadratic_head"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"FitConfig.{name}: expected true or false, got {describe(getattr(self, name))}")
+        sigma = self.sigma
+        if sigma is not None and not callable(sigma):
+            if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not math.isfinite(sigma) \
+                    or sigma < 0:
+                raise InputError(f"FitConfig.sigma: expected a finite number >= 0 (entropic noise in the data's "
+                                 f"units) or a callable sigma(t), got {describe(sigma)}")
+            object.__setattr__(self, "sigma", float(sigma))
+        if self.loss == "entropic" and sigma is None:
+            raise InputError("FitConfig.sigma: loss='entropic' needs the noise level sigma (dX = ∇s dt + σ dW), "
+                             "e.g. sigma=0.5")
+        if self.loss == "unbalanced" and self.centre:
+            raise InputError("FitConfig.centre: cannot centre s with loss='unbalanced' (s is the growth rate "
+                             "there, not defined up to a function of t); set centre=False")
+        if self.time_integral == "snapshots" and self.quadrature_rule == "gauss-legendre":
+            raise InputError("FitConfig.quadrature_rule: time_integral='snapshots' uses the observed times as nodes, "
+                             "so Gauss-Legendre nodes are impossible; use 'auto' (Simpson), 'simpson' or "
+                             "'trapezoid'")
+        if self.x_source == "sampler" and self.time_integral == "snapshots":
+            raise InputError("FitConfig.x_source: 'sampler' draws samples between snapshots, but "
+                             "time_integral='snapshots' uses the observed times only; use time_integral='mc' or "
+                             "'quadrature'")
+
+    def _check_float(self, name, *, low=None, high=None, strict=False, high_open=False):
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise InputError(f"FitConfig.{name}: expected a finite number, got {describe(value)}")
+        bad_low = low is not None and (value <= low if strict else value < low)
+        bad_high = high is not None and (value >= high if high_open else value > high)
+        if bad_low or bad_high:
+            lo = "" if low is None else f"{'>' if strict else '>='} {low}"
+            hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+            raise InputError(f"FitConfig.{name}: expected a number {' and '.join(p for p in (lo, hi) if p)}, "
+                             f"got {value}")
+        object.__setattr__(self, name, float(value))
+
+    # -- construction and serialisation ----------------------------------------------------------------------
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FitConfig:
+        """Build from a mapping; an unknown key raises :class:`~amphys.errors.UnknownNameError`."""
+        if not isinstance(values, dict):
+            raise InputError(f"FitConfig: expected a mapping of field names to values, got {describe(values)}")
+        names = cls.field_names()
+        for key in values:
+            if key not in names:
+                raise unknown_name("FitConfig field", key, names)
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> FitConfig:
+        try:
+            values = json.loads(text)
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise InputError(f"FitConfig: not valid JSON ({exc})") from None
+        return cls.from_dict(values)
+
+    @classmethod
+    def from_toml(cls, path, **overrides) -> FitConfig:
+        """Read a TOML file: the fields at top level or in a ``[fit]`` table; ``overrides`` win.
+
+        Example file::
+
+            steps = 3000
+            time_integral = "mc"
+            [fit]          # (alternatively everything under this table)
+        """
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
+
+        path = Path(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise FileFormatError(f"{str(path)!r}: config file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise FileFormatError(f"{str(path)!r}: not valid TOML ({exc})") from None
+        if "fit" in data and isinstance(data["fit"], dict):
+            rest = {k: v for k, v in data.items() if k != "fit"}
+            data = {**rest, **data["fit"]}
+        try:
+            return cls.from_dict({**data, **overrides})
+        except InputError as exc:
+            raise type(exc)(f"{str(path)!r}: {exc}") from None
+
+    def to_dict(self) -> dict:
+        """Plain JSON types; a callable ``sigma`` becomes the string ``"<callable NAME>"``."""
+        out = dataclasses.asdict(self)
+        if callable(self.sigma):
+            out["sigma"] = f"<callable {getattr(self.sigma, '__name__', 'sigma')}>"
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def replace(self, **overrides) -> FitConfig:
+        """A copy with some fields changed (validated); unknown names raise ``UnknownNameError``."""
+        names = self.field_names()
+        for key in overrides:
+            if key not in names:
+                raise unknown_name("FitConfig field", key, names)
+        return dataclasses.replace(self, **overrides)
+
+    def differences(self, other: FitConfig, ignore=RESUME_NEUTRAL) -> list[str]:
+        """Names of fields whose values differ (except ``ignore``)."""
+        a, b = self.to_dict(), other.to_dict()
+        return [k for k in a if k not in ignore and a[k] != b[k]]

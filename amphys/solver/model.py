@@ -1,0 +1,257 @@
+"""The potential network s_θ(t, x) with its normalisation, and the derivatives the losses need (SPEC §2.4).
+
+Units. The user passes and gets physical units. Inside, time is τ = (t − t0)/T ∈ [0, 1] and space is
+y = (x − m)/ℓ with m the data mean and ℓ = sqrt(mean_i σ_i²) one *isotropic* length (σ_i the per-coordinate
+standard deviations). The network itself sees per-coordinate whitened inputs z = (x − m)/σ, which is only a
+reparametrisation of the function class; the loss is computed in (τ, y), where the metric is the physical one up
+to the scalar ℓ. Hence
+
+    s_phys(t, x) = (ℓ²/T) · s(τ, y),    v_phys = ∇_x s_phys = (ℓ/T) · ∇_y s(τ, y).
+
+(Whitening the loss per coordinate would change the metric of the kinetic energy, and with it the minimiser: for
+anisotropic data the AM field in z-coordinates is not the gradient field in x; see docs/bench/solver.md.)
+
+Network: MLP on (τ, sin kπτ, cos kπτ for k = 1..K, z), SiLU, ``depth`` hidden layers of width ``hidden``; the
+last layer starts at zero (s = 0 at initialisation). Quadratic head: s = ½‖y − h(τ, z)‖² with h the MLP.
+Optional gauge fixing (``centre``): s̃(τ, y) = s(τ, y) − s(τ, 0) removes any function of time from s exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["ActionNet", "ActionModel", "derivatives", "SiLUWithDerivative"]
+
+
+class SiLUWithDerivative(torch.autograd.Function):
+    """(silu(a), silu′(a)) in one kernel chain, with a hand-written backward using silu″.
+
+    silu(a) = a σ(a); silu′ = σ + silu·(1 − σ); silu″ = σ(1 − σ)(2 + a(1 − 2σ)). Used by the explicit
+    reverse pass of :meth:`ActionNet.value_and_grad`; about a third fewer elementwise kernels than autograd's
+    double backward of SiLU. Differentiable once (enough for the AM loss; the entropic Laplacian uses autograd).
+    """
+
+    @staticmethod
+    def forward(ctx, a):
+        sig = torch.sigmoid(a)
+        one_m = 1 - sig
+        h = a * sig
+        d = torch.addcmul(sig, h, one_m)
+        ctx.save_for_backward(a, sig, one_m, d)
+        return h, d
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_d):
+        a, sig, one_m, d = ctx.saved_tensors
+        dd = sig * one_m
+        dd.mul_((one_m - sig).mul_(a).add_(2))
+        return (grad_h * d).addcmul_(grad_d, dd)
+
+
+class ActionNet(nn.Module):
+    """MLP (τ, z) -> R^out with Fourier time features."""
+
+    def __init__(self, dim: int, hidden: int = 256, depth: int = 4, time_features: int = 4, out: int = 1):
+        super().__init__()
+        self.register_buffer("freqs", math.pi * torch.arange(1, time_features + 1, dtype=torch.get_default_dtype()))
+        width_in = 1 + 2 * time_features + dim
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(width_in if i == 0 else hidden, hidden), nn.SiLU()]
+        last = nn.Linear(hidden if depth > 0 else width_in, out)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        layers.append(last)
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, tau: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        tau = tau[..., None]
+        arg = tau * self.freqs
+        return self.mlp(torch.cat([tau, torch.sin(arg), torch.cos(arg), z], dim=-1))
+
+    def value_and_grad(self, tau: torch.Tensor, z: torch.Tensor, n_grad: int | None = None):
+        """(s, ∂_τ s, ∇_z s) of the scalar output by one forward and an explicit reverse pass (differentiable
+        in the weights): g_{l−1} = (g_l ⊙ silu′(a_l)) W_l. Rows (n,), (m,), (m, d): the derivatives only for the
+        first ``m = n_grad`` rows (all by default), so rows that need only s (boundary batches) cost a forward."""
+        t1 = tau[:, None]
+        arg = t1 * self.freqs
+        sn, cs = torch.sin(arg), torch.cos(arg)
+        h = torch.cat([t1, sn, cs, z], dim=-1)
+        linears = [m for m in self.mlp if isinstance(m, nn.Linear)]
+        slopes = []
+        for lin in linears[:-1]:
+            h, d = SiLUWithDerivative.apply(torch.addmm(lin.bias, h, lin.weight.t()))
+            slopes.append(d)
+        last = linears[-1]
+        s = torch.addmm(last.bias, h, last.weight.t())[:, 0]
+        m = h.shape[0] if n_grad is None else n_grad
+        g = last.weight.expand(m, -1)
+        for lin, d in zip(reversed(linears[:-1]), reversed(slopes)):
+            g = (g * d[:m]) @ lin.weight
+        K = self.freqs.shape[0]
+        sn, cs = sn[:m], cs[:m]
+        ds_dtau = g[:, 0] + torch.sum((g[:, 1:K + 1] * cs - g[:, K + 1:2 * K + 1] * sn) * self.freqs, dim=-1)
+        return s, ds_dtau, g[:, 2 * K + 1:]
+
+
+class ActionModel(nn.Module):
+    """s(τ, y) in normalised units, plus the physical-unit views ``potential`` and ``velocity``.
+
+    Buffers (saved with the state dict): ``t0``, ``t_scale`` (T), ``mean`` (m, (d,)), ``std`` (σ, (d,)),
+    ``length`` (ℓ), ``centre`` (0/1).
+    """
+
+    def __init__(self, dim: int, *, hidden: int = 256, depth: int = 4, time_features: int = 4,
+                 quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None):
+        super().__init__()
+        self.dim = int(dim)
+        self.quadratic_head = bool(quadratic_head)
+        self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1)
+        dt = torch.get_default_dtype()
+        mean = torch.zeros(dim, dtype=dt) if mean is None else torch.as_tensor(mean, dtype=dt)
+        std = torch.ones(dim, dtype=dt) if std is None else torch.as_tensor(std, dtype=dt)
+        t0, t1 = float(t_span[0]), float(t_span[1])
+        self.register_buffer("t0", torch.tensor(t0, dtype=dt))
+        self.register_buffer("t_scale", torch.tensor(t1 - t0, dtype=dt))
+        self.register_buffer("mean", mean.clone())
+        self.register_buffer("std", std.clone())
+        self.register_buffer("length", torch.sqrt(torch.mean(std ** 2)))
+        self.register_buffer("centre", torch.tensor(1.0 if centre else 0.0, dtype=dt))
+
+    # -- normalised units ------------------------------------------------------------------------------------
+    def forward(self, tau: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """s(τ, y), shape (n,) (not centred; see :meth:`s_centred`)."""
+        z = y * (self.length / self.std)
+        out = self.net(tau, z)
+        if self.quadratic_head:
+            return 0.5 * torch.sum((y - out) ** 2, dim=-1)
+        return out[..., 0]
+
+    @property
+    def is_centred(self) -> bool:
+        return bool(self.centre.item() > 0.5)
+
+    @property
+    def has_fused_derivatives(self) -> bool:
+        return not self.quadratic_head
+
+    def value_and_grad(self, tau: torch.Tensor, y: torch.Tensor, n_grad: int | None = None):
+        """(s, ∂_τ s, ∇_y s) by the network's explicit reverse pass (scalar head only); derivatives for the
+        first ``n_grad`` rows."""
+        scale = self.length / self.std
+        s, ds, gz = self.net.value_and_grad(tau, y * scale, n_grad)
+        return s, ds, gz * scale
+
+    def s_centred(self, tau: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        s = self(tau, y)
+        if self.is_centred:
+            s = s - self(tau, torch.zeros_like(y))
+        return s
+
+    def normalise(self, t: torch.Tensor, x: torch.Tensor):
+        """(t, x) physical -> (τ, y)."""
+        return (t - self.t0) / self.t_scale, (x - self.mean) / self.length
+
+    @property
+    def potential_scale(self) -> torch.Tensor:
+        """ℓ²/T: s_phys = scale · s."""
+        return self.length ** 2 / self.t_scale
+
+    @property
+    def velocity_scale(self) -> torch.Tensor:
+        """ℓ/T: v_phys = scale · ∇_y s."""
+        return self.length / self.t_scale
+
+    # -- physical units --------------------------------------------------------------------------------------
+    def potential(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """s_phys(t, x), shape (n,); ``t`` of shape (n,)."""
+        tau, y = self.normalise(t, x)
+        return self.potential_scale * self.s_centred(tau, y)
+
+    def velocity(self, t: torch.Tensor, x: torch.Tensor, *, create_graph: bool = False) -> torch.Tensor:
+        """v_phys(t, x) = ∇_x s_phys, shape (n, d); ``t`` of shape (n,)."""
+        tau, y = self.normalise(t, x)
+        with torch.enable_grad():
+            y = y.detach().requires_grad_(True)
+            s = self(tau.detach(), y)
+            (g,) = torch.autograd.grad(s.sum(), y, create_graph=create_graph)
+        return self.velocity_scale * g
+
+
+def derivatives(fn, t: torch.Tensor, x: torch.Tensor, *, create_graph: bool = True, laplacian: str | None = None,
+                probes: torch.Tensor | None = None, mode: str = "autograd", n_grad: int | None = None):
+    """s, ∂_t s, ∇_x s (and Δ_x s) of a scalar field ``fn(t, x) -> (n,)`` at rows ``t`` (n,), ``x`` (n, d).
+
+    One batched forward and one reverse pass give ∂_t s and ∇_x s together (rows are independent, so the
+    gradient of Σ_i s_i is the per-row gradient). ``laplacian``: None, ``"exact"`` (d more reverse passes) or
+    ``"hutchinson"`` with ``probes`` (k, n, d) of Rademacher signs: Δs ≈ mean_k ε_kᵀ(∇²s)ε_k.
+    ``mode="func"`` uses ``torch.func.vmap(grad_and_value)`` instead (same numbers); ``mode="fused"`` calls
+    ``fn.value_and_grad(t, x)`` (an :class:`ActionModel` with a scalar head) when no Laplacian is asked for, and
+    falls back to autograd otherwise. ``n_grad``: only the first n_grad rows need derivatives (the fused path
+    skips the others; the other paths compute all rows and slice).
+    Returns ``(s, ds_dt, grad, lap)`` with s for all rows and the rest for the first n_grad rows.
+    """
+    need_graph = create_graph or laplacian is not None
+    if mode == "fused" and laplacian is None and getattr(fn, "has_fused_derivatives", False):
+        if create_graph:
+            return (*fn.value_and_grad(t, x, n_grad), None)
+        with torch.no_grad():
+            return (*fn.value_and_grad(t, x, n_grad), None)
+    if n_grad is not None:
+        s, ds, g, lap = derivatives(fn, t, x, create_graph=create_graph, laplacian=laplacian, probes=probes,
+                                    mode=mode)
+        return s, ds[:n_grad], g[:n_grad], None if lap is None else lap[:n_grad]
+    if mode == "func":
+        return _derivatives_func(fn, t, x, create_graph=create_graph, laplacian=laplacian, probes=probes)
+    with torch.enable_grad():
+        t = t.detach().requires_grad_(True)
+        x = x.detach().requires_grad_(True)
+        s = fn(t, x)
+        ds_dt, grad = torch.autograd.grad(s.sum(), (t, x), create_graph=need_graph)
+        lap = None
+        if laplacian == "exact":
+            lap = sum(torch.autograd.grad(grad[:, i].sum(), x, create_graph=create_graph, retain_graph=True)[0][:, i]
+                      for i in range(x.shape[1]))
+        elif laplacian == "hutchinson":
+            lap = 0.0
+            for eps in probes:
+                (hv,) = torch.autograd.grad((grad * eps).sum(), x, create_graph=create_graph, retain_graph=True)
+                lap = lap + (hv * eps).sum(-1)
+            lap = lap / probes.shape[0]
+        elif laplacian is not None:
+            raise ValueError(f"laplacian must be None, 'exact' or 'hutchinson', got {laplacian!r}")
+    if not create_graph:
+        s, ds_dt, grad = s.detach(), ds_dt.detach(), grad.detach()
+        lap = None if lap is None else lap.detach()
+    return s, ds_dt, grad, lap
+
+
+def _derivatives_func(fn, t, x, *, create_graph, laplacian, probes):
+    # reverse-over-reverse only (forward-mode AD in torch 2.x emits deprecation warnings from torch.jit)
+    from torch.func import grad, grad_and_value, jacrev, vmap
+
+    def single(ti, xi):
+        return fn(ti[None], xi[None])[0]
+
+    (ds_dt, g), s = vmap(grad_and_value(single, argnums=(0, 1)))(t, x)
+    lap = None
+    if laplacian == "exact":
+        hess = vmap(jacrev(grad(single, argnums=1), argnums=1))(t, x)
+        lap = torch.diagonal(hess, dim1=-2, dim2=-1).sum(-1)
+    elif laplacian == "hutchinson":
+        def hvp(ti, xi, ei):  # H ε = ∇_x (∇_x s · ε), H symmetric
+            return grad(lambda xx: torch.dot(grad(single, argnums=1)(ti, xx), ei))(xi)
+
+        lap = 0.0
+        for eps in probes:
+            lap = lap + (vmap(hvp)(t, x, eps) * eps).sum(-1)
+        lap = lap / probes.shape[0]
+    elif laplacian is not None:
+        raise ValueError(f"laplacian must be None, 'exact' or 'hutchinson', got {laplacian!r}")
+    if not create_graph:
+        s, ds_dt, g = s.detach(), ds_dt.detach(), g.detach()
+        lap = None if lap is None else lap.detach()
+    return s, ds_dt, g, lap

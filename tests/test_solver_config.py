@@ -1,0 +1,128 @@
+"""FitConfig: validation, TOML/JSON round trips, overrides, and the CLI flags generated from it."""
+
+import argparse
+import json
+
+import pytest
+
+from amphys.errors import FileFormatError, InputError, UnknownNameError
+from amphys.solver.config import CHOICES, FitConfig
+
+STABLE = ["steps", "batch_size", "lr", "seed", "device", "loss", "sigma", "time_integral", "checkpoint_every",
+          "hidden", "depth"]
+
+
+def test_stable_field_names_exist():
+    names = FitConfig.field_names()
+    for name in STABLE:
+        assert name in names
+    assert CHOICES["loss"] == ("auto", "am", "entropic", "unbalanced")
+    assert set(CHOICES["time_integral"]) == {"mc", "quadrature", "snapshots"}
+    assert set(CHOICES["device"]) == {"auto", "cpu", "cuda"}
+
+
+def test_frozen_and_replace():
+    cfg = FitConfig(steps=10)
+    with pytest.raises(AttributeError):
+        cfg.steps = 20
+    new = cfg.replace(steps=20, lr=3e-4)
+    assert (new.steps, new.lr, cfg.steps) == (20, 3e-4, 10)
+    with pytest.raises(UnknownNameError, match="stpes.*did you mean 'steps'"):
+        cfg.replace(stpes=3)
+
+
+@pytest.mark.parametrize("field, value, pattern", [
+    ("steps", 0, "steps: expected an integer >= 1"),
+    ("steps", 2.5, "steps: expected an integer"),
+    ("batch_size", True, "batch_size: expected an integer"),
+    ("lr", -1.0, "lr: expected a number > 0"),
+    ("lr", float("nan"), "lr: expected a finite number"),
+    ("ema_decay", 1.0, "ema_decay: expected a number >= 0.0 and < 1.0"),
+    ("sigma", -0.1, "sigma: expected a finite number >= 0"),
+    ("centre", "yes", "centre: expected true or false"),
+    ("validation_fraction", 0.7, "validation_fraction"),
+])
+def test_bad_values_name_the_field(field, value, pattern):
+    with pytest.raises(InputError, match=pattern):
+        FitConfig(**{field: value})
+
+
+@pytest.mark.parametrize("field", sorted(CHOICES))
+def test_bad_choice_lists_valid_values(field):
+    with pytest.raises(UnknownNameError) as info:
+        FitConfig(**{field: "nonsense"})
+    msg = str(info.value)
+    assert f"FitConfig.{field}" in msg
+    for choice in CHOICES[field]:
+        assert choice in msg
+
+
+def test_inconsistent_combinations():
+    with pytest.raises(InputError, match="sigma"):
+        FitConfig(loss="entropic")
+    with pytest.raises(InputError, match="centre"):
+        FitConfig(loss="unbalanced", centre=True)
+    with pytest.raises(InputError, match="Gauss-Legendre"):
+        FitConfig(time_integral="snapshots", quadrature_rule="gauss-legendre")
+    with pytest.raises(InputError, match="sampler"):
+        FitConfig(time_integral="snapshots", x_source="sampler")
+    assert FitConfig(loss="entropic", sigma=0.5).sigma == 0.5
+
+
+def test_json_round_trip():
+    cfg = FitConfig(steps=123, loss="entropic", sigma=0.3, centre=True, time_integral="quadrature", max_time=5.0)
+    text = cfg.to_json()
+    assert json.loads(text)["steps"] == 123
+    assert FitConfig.from_json(text) == cfg
+    assert FitConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(UnknownNameError, match="FitConfig field 'bogus'"):
+        FitConfig.from_dict({"bogus": 1})
+
+
+def test_callable_sigma_is_kept_but_serialised_as_a_marker():
+    def sig(t):
+        return 0.1 + t
+
+    cfg = FitConfig(loss="entropic", sigma=sig)
+    assert cfg.sigma is sig
+    assert cfg.to_dict()["sigma"] == "<callable sig>"
+
+
+def test_from_toml(tmp_path):
+    path = tmp_path / "fit.toml"
+    path.write_text('steps = 300\ntime_integral = "quadrature"\n[fit]\nhidden = 32\ncentre = true\n')
+    cfg = FitConfig.from_toml(path, depth=2)
+    assert (cfg.steps, cfg.time_integral, cfg.hidden, cfg.centre, cfg.depth) == (300, "quadrature", 32, True, 2)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("stepz = 3\n")
+    with pytest.raises(UnknownNameError, match="bad.toml.*stepz"):
+        FitConfig.from_toml(bad)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("steps = = 3\n")
+    with pytest.raises(FileFormatError, match="not valid TOML"):
+        FitConfig.from_toml(broken)
+    with pytest.raises(FileFormatError, match="not found"):
+        FitConfig.from_toml(tmp_path / "missing.toml")
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('loss = "magic"\n')
+    with pytest.raises(UnknownNameError, match="wrong.toml.*magic"):
+        FitConfig.from_toml(wrong)
+
+
+def test_cli_flags_cover_every_field(tmp_path):
+    from amphys.cli import fit_cmd
+
+    parser = argparse.ArgumentParser()
+    fit_cmd.add_arguments(parser)
+    flags = {a for action in parser._actions for a in action.option_strings}
+    for name in FitConfig.field_names():
+        assert "--" + name.replace("_", "-") in flags
+    path = tmp_path / "c.toml"
+    path.write_text("steps = 50\nhidden = 16\n")
+    args = parser.parse_args(["d.h5", "-o", "m.pt", "--config", str(path), "--steps", "7", "--batch-size", "64",
+                              "--time-integral", "quadrature", "--centre", "--sigma", "0.2"])
+    cfg = fit_cmd.config_from_args(args)
+    assert (cfg.steps, cfg.hidden, cfg.batch_size, cfg.time_integral, cfg.centre, cfg.sigma) == \
+        (7, 16, 64, "quadrature", True, 0.2)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["d.h5", "-o", "m.pt", "--loss", "magic"])
