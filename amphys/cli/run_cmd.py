@@ -30,6 +30,8 @@ def add_arguments(p):
     p.add_argument("--steps", type=int, default=None, help="training steps")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-only", action="store_true",
+                   help="fit from the generated snapshots alone (default: also draw exact samples between them)")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
 
@@ -44,7 +46,8 @@ def run(args) -> int:
 
     overrides = {k: v for k, v in {"steps": args.steps, "device": args.device}.items() if v is not None}
     out = run_pipeline(args.system, args.output, params=parse_sets(args.params), n=args.n, n_times=args.n_times,
-                       seed=args.seed, quiet=args.quiet, plots=not args.no_plots, **overrides)
+                       seed=args.seed, quiet=args.quiet, plots=not args.no_plots, data_only=args.data_only,
+                       **overrides)
     print()
     print(summary_table(out.report))
     print(f"\nwrote {out.folder}/ (data.h5, model.pt, report.h5, pushed.h5, figures/) in "
