@@ -42,7 +42,7 @@ class TrainingDiverged(AmphysError):
 
 def describe(value, limit: int = 60) -> str:
     """Short description of a value for error messages: ``repr`` cut to ``limit`` characters, plus its type."""
-    text = repr(value)
+    text = " ".join(repr(value).split())  # one line: arrays and containers print over several
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return f"{text} ({type(value).__name__})"

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
+
+from amphys.errors import InputError
 
 NAME = "fit"
 HELP = "fit an Action Matching model to snapshots (any format amphys reads) and save it"
@@ -19,6 +22,8 @@ examples:
   amphys generate barenblatt --set dim=2 --times 1:2:11 --n 2000 -o data.h5
   amphys fit data.h5 -o model.pt --steps 2000 --hidden 128
   amphys fit cells.csv -o model.pt --config fit.toml --device cuda
+  amphys fit huge.h5 -o model.pt --chunks 1000000                  # data larger than memory
+  torchrun --standalone --nproc_per_node 2 -m amphys fit data.h5 -o model.pt   # data parallel (docs/scaling.md)
 """
 
 # fields whose flag takes a different type than the default's
@@ -38,6 +43,12 @@ def add_arguments(p):
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint (same settings)")
     p.add_argument("--checkpoint", default=None, help="training checkpoint path (default: OUTPUT.ckpt)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action=argparse.BooleanOptionalAction, default=None,
+                   help="data-parallel training over the processes of a torchrun launch (default: on when "
+                        "started by torchrun); rank 0 writes the checkpoint and the model (docs/scaling.md)")
+    p.add_argument("--chunks", type=int, default=None, metavar="N",
+                   help=".h5/.nc data: open lazily, N samples per chunk, and read only the rows each batch needs "
+                        "(for data larger than memory)")
     group = p.add_argument_group("FitConfig fields (see amphys.FitConfig)")
     for f in dataclasses.fields(FitConfig):
         default = f.default
@@ -69,15 +80,38 @@ def run(args) -> int:
     import amphys
 
     config = config_from_args(args)
-    data = amphys.io.read(args.data)
     checkpoint = args.checkpoint or f"{args.output}.ckpt"
-    result = amphys.fit(data, config, checkpoint=checkpoint, resume=args.resume, progress=not args.no_progress)
-    if result.status == "diverged":
-        print(f"amphys fit: diverged: {result.message}")
-    result.save(args.output)
-    cfg = result.config
-    print(f"{result.status}: {result.message}")
-    print(f"loss {cfg.loss}, time integral {result.integral}; final loss {result.final_loss:.6g} "
-          f"({result.units_x}^2/{result.units_t}); wall time {result.wall_time:.1f} s on {cfg.device}")
-    print(f"wrote {args.output}")
+    for flag, path in (("-o/--output", args.output), ("--checkpoint", checkpoint)):
+        _check_output_dir(flag, path)  # before training, not after it
+    options = {}
+    if args.chunks is not None:
+        if Path(args.data).suffix.lower() not in (".h5", ".hdf5", ".nc", ".nc4"):
+            raise InputError(f"--chunks: applies to .h5/.nc files (read lazily), got {args.data!r}; remove it")
+        if args.chunks < 1:
+            raise InputError(f"--chunks: expected a positive number of samples per chunk, got {args.chunks}")
+        options["chunks"] = {"sample": args.chunks}
+    data = amphys.io.read(args.data, **options)
+    result = amphys.fit(data, config, checkpoint=checkpoint, resume=args.resume, progress=not args.no_progress,
+                        distributed=args.distributed)
+    from amphys.solver.distributed import current
+
+    ctx = current()  # data parallel: every rank holds the same model; rank 0 writes it, the others wait
+    if ctx.is_main:
+        if result.status == "diverged":
+            print(f"amphys fit: diverged: {result.message}")
+        result.save(args.output)
+        cfg = result.config
+        print(f"{result.status}: {result.message}")
+        print(f"loss {cfg.loss}, time integral {result.integral}; final loss {result.final_loss:.6g} "
+              f"({result.units_x}^2/{result.units_t}); wall time {result.wall_time:.1f} s on {cfg.device}")
+        print(f"wrote {args.output}")
+    ctx.barrier()
     return 0 if result.status != "diverged" else 1
+
+
+def _check_output_dir(flag: str, path) -> None:
+    directory = Path(path).parent
+    if not directory.exists():
+        raise InputError(f"{flag} {str(path)!r}: directory {str(directory)!r} does not exist; create it first")
+    if not directory.is_dir():
+        raise InputError(f"{flag} {str(path)!r}: {str(directory)!r} is not a directory")

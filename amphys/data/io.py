@@ -18,6 +18,21 @@ from amphys.errors import FileFormatError, InputError, describe
 __all__ = ["write", "read", "atomic_path", "open_dataset", "READERS"]
 
 
+def _fsync(path) -> None:
+    """fsync a file or a directory; silently nothing where the platform does not allow it (e.g. directories on
+    Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class atomic_path:
     """Context manager giving a temporary path next to ``path``; on success it is renamed onto ``path``.
 
@@ -44,7 +59,9 @@ class atomic_path:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(self.tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+            _fsync(self.tmp)  # the bytes are on disk before the rename makes them the file
             os.replace(self.tmp, self.path)
+            _fsync(self.tmp.parent)  # and the rename itself is durable
         else:
             self.tmp.unlink(missing_ok=True)
         return False

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -22,14 +25,34 @@ def atomic_torch_save(obj, path) -> Path:
     if not directory.is_dir():
         raise InputError(f"output {str(path)!r}: directory {str(directory)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())  # the bytes are on disk before the rename makes them the file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_directory(directory)
     return path
+
+
+def fsync_directory(directory) -> None:
+    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened, e.g. Windows)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def load_checkpoint(path) -> dict:
@@ -39,10 +62,17 @@ def load_checkpoint(path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{str(path)!r}: file not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols of foreign files: the error says it
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt or foreign files
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise CheckpointError(f"{str(path)!r}: not a readable amphys model or checkpoint "
+        refused = re.search(r"GLOBAL ([\w.]+)", str(exc)) if isinstance(exc, pickle.UnpicklingError) else None
+        if refused:  # the weights-only unpickler met a reference to Python code
+            raise CheckpointError(f"{str(path)!r}: refused: the file holds a pickled Python object "
+                                  f"({refused.group(1)}), which amphys never loads (unpickling can run code); "
+                                  "amphys models and checkpoints hold tensors, strings and numbers only") from None
+        first = str(exc).splitlines()[0].split(". ")[0] if str(exc) else ""
+        raise CheckpointError(f"{str(path)!r}: not a readable amphys model or checkpoint, truncated or corrupt "
                               f"({type(exc).__name__}: {first})") from None
     if not isinstance(state, dict) or "format" not in state:
         raise CheckpointError(f"{str(path)!r}: not an amphys model or checkpoint (no 'format' entry)")

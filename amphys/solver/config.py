@@ -77,8 +77,10 @@ class FitConfig:
         laplacian : Δs for entropic AM, "auto" (exact for d ≤ 8, else Hutchinson), "exact", "hutchinson";
         n_probes : Rademacher probes per sample for Hutchinson.
     Time integral (SPEC §2.3)
-        time_integral : "mc" (stratified uniform t), "quadrature" (``quadrature_rule`` nodes in t),
-        "snapshots" (observed times as nodes, Simpson/trapezoid weights on the irregular grid).
+        time_integral : "mc" (stratified uniform t; the default, the only mode without a measured failure),
+        "quadrature" (``quadrature_rule`` nodes in t), "snapshots" (observed times as nodes, Simpson/trapezoid
+        weights on the irregular grid). With fixed nodes the sampled loss is unbounded below through the
+        behaviour of s between nodes, and long fits can drift (docs/bench/solver.md).
         x_source : where samples at a time between snapshots come from: "sampler" (a ground-truth sampler
         passed to fit), "mixture" (a real sample of one of the two neighbouring snapshots, chosen with the
         linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}), "nearest" (the nearest

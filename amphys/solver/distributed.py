@@ -21,7 +21,7 @@ import torch
 
 from amphys.errors import InputError
 
-__all__ = ["Context", "setup", "launched_by_torchrun", "TORCHRUN_VARS", "share"]
+__all__ = ["Context", "setup", "current", "launched_by_torchrun", "TORCHRUN_VARS", "share"]
 
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
@@ -124,6 +124,15 @@ def _destroy():
         dist.destroy_process_group()
 
 
+def current() -> Context:
+    """The :class:`Context` of an initialised process group (after a data-parallel fit), else a lone process."""
+    dist = _dist()
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        return Context(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)),
+                       dist.get_backend())
+    return Context()
+
+
 def setup(distributed: bool | None, device: str = "auto") -> Context:
     """The :class:`Context` of this process, initialising the process group when needed.
 
@@ -157,7 +166,10 @@ def setup(distributed: bool | None, device: str = "auto") -> Context:
         if not torch.cuda.is_available():
             raise InputError("device: 'cuda' was asked for but torch sees no CUDA device; use device='cpu'")
         torch.cuda.set_device(local_rank)
-        dist.init_process_group(backend="nccl", device_id=torch.device("cuda", local_rank))
+        try:  # binding the group to this rank's GPU (torch >= 2.3) lets barriers know the device
+            dist.init_process_group(backend="nccl", device_id=torch.device("cuda", local_rank))
+        except TypeError:
+            dist.init_process_group(backend="nccl")
     else:
         dist.init_process_group(backend="gloo")
     atexit.register(_destroy)

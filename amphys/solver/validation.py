@@ -3,9 +3,11 @@
 Why: with finitely many samples the empirical AM loss is unbounded below (s can rise at the samples of the last
 snapshot and fall at those of the first, with zero gradient at every sample), so a flexible network eventually
 overfits and the velocity error grows while the training loss keeps falling (docs/bench/solver.md). A held-out
-part of every snapshot gives an unbiased estimate of the loss of the current EMA model; the estimate uses one fixed
-batch (common random numbers), so differences between evaluations are far less noisy than the loss itself. The
-fit keeps the EMA weights with the lowest held-out loss and can stop early when it stops improving.
+part of every snapshot gives an estimate of the loss of the current EMA model on samples it never saw; the estimate
+uses one fixed batch (Gauss–Legendre nodes in t, the gauge s(t, x) − s(t, x̄), common random numbers across
+evaluations). The fit keeps the EMA weights with the lowest held-out loss and can stop early when it stops
+improving. This guards against gross overfitting; it is too noisy to rank models whose velocity errors differ by a
+few percent (docs/bench/solver.md).
 """
 
 from __future__ import annotations
