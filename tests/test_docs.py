@@ -132,8 +132,6 @@ def test_measured_example_goes_through_fit_and_evaluate(tmp_path, monkeypatch, c
     assert amphys.io.open_dataset(tmp_path / "report.h5").sizes["time"] == 8
 
 
-@pytest.mark.xfail(reason="pending: amphys/cli/fit_cmd.py and evaluate_cmd.py should read DATA with "
-                          "amphys.cli._data_options (add_data_arguments + read_data)", strict=False)
 def test_fit_and_evaluate_say_how_the_file_was_read(tmp_path, monkeypatch, capsys):
     from amphys.cli.main import main
 

@@ -40,6 +40,9 @@ def add_arguments(p):
                    help="with --kernel paper: one data length unit in the paper code's units (4π for atomic units)")
     p.add_argument("--n-grid", type=int, default=None, help="cells per axis of the gradient projection")
     p.add_argument("-o", "--output", required=True, help="output report file (.h5)")
+    from amphys.cli._data_options import add_data_arguments
+
+    add_data_arguments(p)
 
 
 def _reference(args, data):
@@ -73,7 +76,9 @@ def run(args) -> int:
     from amphys.pipeline import summary_table
 
     model = amphys.load_model(args.model)
-    data = amphys.io.read(args.data)
+    from amphys.cli._data_options import read_data
+
+    data = read_data(args.data, args)
     reference, what = _reference(args, data)
     times = parse_times(args.times) if args.times else snapshot_times(data)
     metrics = None

@@ -49,6 +49,9 @@ def add_arguments(p):
     p.add_argument("--chunks", type=int, default=None, metavar="N",
                    help=".h5/.nc data: open lazily, N samples per chunk, and read only the rows each batch needs "
                         "(for data larger than memory)")
+    from amphys.cli._data_options import add_data_arguments
+
+    add_data_arguments(p)
     group = p.add_argument_group("FitConfig fields (see amphys.FitConfig)")
     for f in dataclasses.fields(FitConfig):
         default = f.default
@@ -83,7 +86,9 @@ def run(args) -> int:
     checkpoint = args.checkpoint or f"{args.output}.ckpt"
     for flag, path in (("-o/--output", args.output), ("--checkpoint", checkpoint)):
         _check_output_dir(flag, path)  # before training, not after it
-    options = {}
+    from amphys.cli._data_options import data_options
+
+    options = data_options(args.data, args)
     if args.chunks is not None:
         if Path(args.data).suffix.lower() not in (".h5", ".hdf5", ".nc", ".nc4"):
             raise InputError(f"--chunks: applies to .h5/.nc files (read lazily), got {args.data!r}; remove it")
@@ -91,6 +96,8 @@ def run(args) -> int:
             raise InputError(f"--chunks: expected a positive number of samples per chunk, got {args.chunks}")
         options["chunks"] = {"sample": args.chunks}
     data = amphys.io.read(args.data, **options)
+    if data.attrs.get("import_message"):
+        print(f"read {data.attrs['import_message']}")
     result = amphys.fit(data, config, checkpoint=checkpoint, resume=args.resume, progress=not args.no_progress,
                         distributed=args.distributed)
     from amphys.solver.distributed import current
