@@ -1,0 +1,66 @@
+"""Reproduction benchmarks (SPEC §8): ``amphys bench NAME [--quick|--full]`` and ``benchmarks/NAME.py``.
+
+Names: ``hydrogen`` (the Action Matching paper's Schrödinger experiment, and the 1s+2pz state), the physics
+suite ``barenblatt``, ``ou``, ``fp-double-well``, ``pme-merge``, ``schrodinger-grid``, and ``sweeps`` (velocity
+error vs samples per snapshot, number of snapshots and time-integral mode). Each run writes ``NAME.h5`` (an
+``xarray.Dataset``), ``NAME.md`` (markdown tables with command, machine and date) and ``NAME.json`` (flat
+headline figures, also the last line printed by the scripts).
+
+This package sits at the top of the layering, next to :mod:`amphys.pipeline`: it may import everything but
+:mod:`amphys.cli`. Importing it imports neither torch nor matplotlib.
+
+>>> from amphys import bench                                   # doctest: +SKIP
+>>> out = bench.run("barenblatt", "quick", "out/")             # doctest: +SKIP
+>>> out.headline["d2_m2_am_mc_verr"]                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from amphys.errors import unknown_name
+
+__all__ = ["NAMES", "SCALE_NAMES", "run", "describe"]
+
+NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps")
+SCALE_NAMES = ("tiny", "quick", "full")
+
+
+def describe(name: str) -> str:
+    """One line on what benchmark ``name`` runs."""
+    if name == "hydrogen":
+        return "the AM paper's hydrogen experiment (paper protocol and field metrics) and the 1s+2pz state"
+    if name == "sweeps":
+        return "velocity error vs samples per snapshot, number of snapshots and time-integral mode"
+    from amphys.bench.physics import DESCRIPTIONS
+
+    return DESCRIPTIONS[name]
+
+
+def check_name(name: str) -> str:
+    if name not in NAMES:
+        raise unknown_name("benchmark", name, NAMES)
+    return name
+
+
+def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None):
+    """Run benchmark ``name`` at ``scale`` ("tiny" for tests, "quick", "full"); write its files into ``output``
+    (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`."""
+    from amphys.bench._common import get_scale, limit_threads, write_outputs
+
+    check_name(name)
+    sc = get_scale(scale)
+    limit_threads(sc)
+    folder = output or f"amphys-bench-{name}"
+    command = command or f"amphys bench {name} --{scale}"
+    if name == "hydrogen":
+        from amphys.bench.hydrogen import run_hydrogen
+
+        out = run_hydrogen(sc, folder, seed=seed, command=command)
+    elif name == "sweeps":
+        from amphys.bench.sweeps import run_sweeps
+
+        out = run_sweeps(sc, folder, seed=seed, command=command)
+    else:
+        from amphys.bench._runner import run_physics
+
+        out = run_physics(name, sc, seed=seed, command=command)
+    return write_outputs(out, folder)

@@ -1,0 +1,63 @@
+"""``amphys bench`` and :mod:`amphys.bench` (SPEC §8): names, one tiny benchmark end to end, the oracle floor."""
+
+import json
+
+import numpy as np
+import pytest
+
+import amphys
+from amphys.bench import NAMES
+from amphys.bench._common import get_scale
+from amphys.bench._runner import select_cases
+from amphys.bench.physics import CASES
+from amphys.cli.main import main
+from amphys.errors import UnknownNameError
+
+
+def test_unknown_benchmark_is_an_error_listing_the_valid_names(capsys):
+    assert main(["bench", "barenblat", "--tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown benchmark 'barenblat'" in err and "did you mean 'barenblatt'" in err
+    for name in NAMES:
+        assert name in err
+    with pytest.raises(UnknownNameError):
+        amphys.bench.run("nope", "tiny")
+    with pytest.raises(UnknownNameError):
+        get_scale("huge")
+
+
+def test_quick_cuts_are_listed_and_full_runs_every_case():
+    cases, cut = select_cases(CASES["barenblatt"], get_scale("quick"))
+    assert [c.label for c in cases] == ["d=2, m=2", "d=1, m=3"]
+    assert sorted(cut) == sorted(["d=1, m=2", "d=3, m=2", "d=2, m=3", "d=3, m=3"])
+    cases, cut = select_cases(CASES["barenblatt"], get_scale("full"))
+    assert len(cases) == 6 and cut == []
+
+
+def test_tiny_barenblatt_end_to_end(tmp_path, capsys):
+    assert main(["bench", "barenblatt", "--tiny", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    head = json.loads(out[-1])  # the last stdout line is a flat JSON object
+    assert head["benchmark"] == "barenblatt" and head["scale"] == "tiny"
+    assert all(not isinstance(v, (dict, list)) for v in head.values())
+    ds = amphys.io.open_dataset(tmp_path / "barenblatt.h5")
+    methods = list(ds["method"].values)
+    assert methods == ["am-mc", "am-quadrature", "am-snapshots", "am-sampler", "sm", "cfm", "oracle"]
+    assert list(ds["case"].values) == ["d=2, m=2"]
+    for name in ("velocity_error_root_mean", "mmd2_mean", "mmd2_floor_mean", "w2_mean", "w2_floor_mean",
+                 "data_residual", "train_s", "velocity_error", "mmd2", "eval_time"):
+        assert name in ds.data_vars, name
+    sel = lambda var, m: ds[var].sel({"method": m}).values  # noqa: E731  (sel(method=) is a keyword of sel)
+    for m in methods:  # every row has finite sample metrics
+        assert np.all(np.isfinite(sel("mmd2_mean", m))) and np.all(np.isfinite(sel("w2_mean", m))), m
+    for m in ("am-mc", "am-quadrature", "am-snapshots", "am-sampler", "cfm", "oracle"):
+        assert np.all(np.isfinite(sel("velocity_error_root_mean", m))), m
+        assert np.all(np.isfinite(sel("data_residual", m))), m
+    assert np.all(np.isnan(sel("velocity_error_root_mean", "sm")))  # score matching has no velocity
+    # the oracle pushes with the true AM target itself: its velocity error is exactly zero at every time
+    np.testing.assert_allclose(sel("velocity_error", "oracle"), 0.0, atol=1e-12)
+    assert np.all(sel("train_s", "am-mc") > 0)
+    md = (tmp_path / "barenblatt.md").read_text()
+    assert "Command: `amphys bench barenblatt --tiny`" in md and "date:" in md and "UTC" in md
+    assert "Cut in --tiny" in md and "d=3, m=3" in md and "oracle" in md and "*floor" in md
+    assert json.loads((tmp_path / "barenblatt.json").read_text()) == head
