@@ -130,6 +130,8 @@ def resolve(qualname: str):
                 obj = importlib.import_module(module)
             except ImportError:
                 raise AttributeError(f"{qualname}: {'.'.join(parts[:k])} has no attribute {part!r}") from None
+        if inspect.ismodule(obj) and callable(obj) and hasattr(obj, part):
+            obj = getattr(obj, part)  # amphys.fit: the callable module stands for its function fit()
     return obj
 
 
