@@ -41,13 +41,13 @@ def test_tiny_barenblatt_end_to_end(tmp_path, capsys):
     assert head["benchmark"] == "barenblatt" and head["scale"] == "tiny"
     assert all(not isinstance(v, (dict, list)) for v in head.values())
     ds = amphys.io.open_dataset(tmp_path / "barenblatt.h5")
-    methods = list(ds["method"].values)
+    methods = list(ds["row"].values)
     assert methods == ["am-mc", "am-quadrature", "am-snapshots", "am-sampler", "sm", "cfm", "oracle"]
     assert list(ds["case"].values) == ["d=2, m=2"]
     for name in ("velocity_error_root_mean", "mmd2_mean", "mmd2_floor_mean", "w2_mean", "w2_floor_mean",
                  "data_residual", "train_s", "velocity_error", "mmd2", "eval_time"):
         assert name in ds.data_vars, name
-    sel = lambda var, m: ds[var].sel({"method": m}).values  # noqa: E731  (sel(method=) is a keyword of sel)
+    sel = lambda var, m: ds[var].sel(row=m).values  # noqa: E731
     for m in methods:  # every row has finite sample metrics
         assert np.all(np.isfinite(sel("mmd2_mean", m))) and np.all(np.isfinite(sel("w2_mean", m))), m
     for m in ("am-mc", "am-quadrature", "am-snapshots", "am-sampler", "cfm", "oracle"):

@@ -34,7 +34,9 @@ class Scale:
     sm_levels, langevin_steps : the NCSN ladder and steps per level of the annealed sampler. tracking_steps :
     time steps of the paper's tracking sampler (hydrogen). w2_max_n, n_projections : exact/sliced W2 sizes.
     push_steps : RK4 steps of the oracle push. threads : torch CPU threads (None: leave torch's default).
-    checkpoints : MMD checkpoints along the hydrogen training. hydrogen : n, n_times, steps of the hydrogen run.
+    checkpoints : MMD checkpoints along the hydrogen training. hydrogen : n, n_times, steps, n_eval, hidden of
+    the hydrogen paper state. sweep : samples per snapshot and snapshot counts of the sweeps, their base point
+    and seeds.
     """
 
     name: str
@@ -76,14 +78,14 @@ SCALES: dict[str, Scale] = {
                    n_projections=200, push_steps=100, threads=1, checkpoints=4,
                    hydrogen={"n": 2000, "n_times": 101, "steps": 4000, "n_eval": 1000, "hidden": 128},
                    sweep={"n": (250, 1000, 4000, 16000), "n_times": (3, 6, 11, 21, 41), "base_n": 4000,
-                          "base_times": 11}),
+                          "base_times": 11, "seeds": (0,)}),
     # paper scale, for a GPU
     "full": Scale("full", n=10000, n_times=101, n_eval=5000, eval_times=11, hidden=256, depth=4, batch_size=1024,
                   steps=30000, sm_levels=10, langevin_steps=100, tracking_steps=1000, tune_n=1000, w2_max_n=2000,
                   n_projections=500, push_steps=200, threads=None, checkpoints=10,
                   hydrogen={"n": 5000, "n_times": 1001, "steps": 30000, "n_eval": 5000, "hidden": 256},
                   sweep={"n": (250, 1000, 4000, 16000, 64000), "n_times": (3, 6, 11, 21, 41, 101),
-                         "base_n": 10000, "base_times": 21}),
+                         "base_n": 10000, "base_times": 21, "seeds": (0, 1, 2)}),
 }
 
 

@@ -18,6 +18,7 @@ COLORS = {"mc": "#d1495b", "quadrature": "#00798c", "snapshots": "#edae49"}
 def plot_sweeps(ds, path) -> Path:
     """Rows: systems; columns: error vs n per snapshot, vs number of snapshots K, by time-integral mode."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     from amphys.data.io import atomic_path
 
@@ -38,6 +39,8 @@ def plot_sweeps(ds, path) -> Path:
             ax.axhline(ds["verr_mode"].values[i, v], color="k", ls="--", lw=1, label="mc + exact sampler")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.set_xticks(x, [str(int(v)) for v in x])
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(xlabel)
             ax.set_ylabel("‖v − v*‖ / ‖v*‖")
             fixed = (f"K = {ds.attrs['base_n_times']}" if dim == "n" else f"n = {ds.attrs['base_n']}")
@@ -51,11 +54,12 @@ def plot_sweeps(ds, path) -> Path:
         err = ds["verr_mode_std"].values[i]
         colors = [COLORS.get(v.split(" + ")[0], "grey") for v in variants]
         hatches = ["//" if v.endswith("sampler") else "" for v in variants]
-        bars = ax.bar(range(len(variants)), vals, color=colors,
-                      yerr=np.where(np.isfinite(err), err, 0.0), capsize=3)
+        yerr = err if np.any(np.isfinite(err)) else None
+        bars = ax.bar(range(len(variants)), vals, color=colors, yerr=yerr, capsize=3)
         for b, h in zip(bars, hatches):
             b.set_hatch(h)
-        ax.set_xticks(range(len(variants)), [v.replace(" + ", "\n+ ") for v in variants], fontsize=7)
+        ax.set_xticks(range(len(variants)), [v.replace(" + sampler", "\n+ exact\nsampler") for v in variants],
+                      fontsize=7)
         ax.set_yscale("log")
         ax.set_ylabel("‖v − v*‖ / ‖v*‖")
         ax.set_title(f"{name}: n = {ds.attrs['base_n']}, K = {ds.attrs['base_n_times']}", fontsize=9)

@@ -78,7 +78,7 @@ def fit_am(data, scale, *, time_integral: str = "mc", sampler=None, seed: int = 
     training checkpoint inside the fit's callback) and on the returned model; the time it takes is excluded
     from the reported training seconds.
     """
-    from amphys.fit import fit, load_model  # not amphys.fit: importing the submodule shadows the function
+    from amphys.fit import fit, load_model
 
     cfg = {**scale.net, "time_integral": time_integral, "seed": seed, **overrides}
     points, spent = [], [0.0]

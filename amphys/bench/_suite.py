@@ -3,11 +3,12 @@ one ``xarray.Dataset`` and one markdown table.
 
 Dataset layout (``amphys.io.write`` to HDF5):
 
-- coordinates ``case`` (labels), ``method`` (names of :data:`METHODS`), ``time_index``;
+- coordinates ``case`` (labels), ``row`` (method names of :data:`METHODS`; not called "method", which is a
+  keyword of ``DataArray.sel``: ``sel(method="oracle")`` would silently select nothing), ``time_index``;
 - ``eval_time (case, time_index)``: the evaluation times (NaN-padded);
-- per-time metrics ``(case, method, time_index)``: the variables of :func:`amphys.evaluate` (NaN where a
+- per-time metrics ``(case, row, time_index)``: the variables of :func:`amphys.evaluate` (NaN where a
   method has no such metric, e.g. the velocity of score matching);
-- summaries ``(case, method)``: ``<metric>_mean`` over the evaluation times (sample metrics over the times after
+- summaries ``(case, row)``: ``<metric>_mean`` over the evaluation times (sample metrics over the times after
   the first, where the pushed set is still the initial draw, unless the case says otherwise), ``action_gap``,
   ``data_residual`` (+ ``_floor``: the weak continuity residual on the training snapshots, mean over them),
   ``train_s`` (training wall seconds), ``extra_s`` (Langevin tuning), ``status``, ``note``;
@@ -209,7 +210,7 @@ def assemble(benchmark: str, results: list[CaseResult], scale, info: dict, *, co
         modes = [(summary["velocity_error_mean"][i, used.index(m)], m) for m in AM_MODES if m in used
                  and m in r.reports and np.isfinite(summary["velocity_error_mean"][i, used.index(m)])]
         best.append(min(modes)[1] if modes else "")
-    dims3, dims2 = ("case", "method", "time_index"), ("case", "method")
+    dims3, dims2 = ("case", "row", "time_index"), ("case", "row")
     variables = {k: (dims3, v) for k, v in per_time.items()}
     variables.update({k: (dims2, v) for k, v in summary.items()})
     variables["status"] = (dims2, status.astype(str))
@@ -224,7 +225,7 @@ def assemble(benchmark: str, results: list[CaseResult], scale, info: dict, *, co
              "command": command, "cut_cases": json.dumps(cut), "scale_settings": json.dumps(
                  dataclasses.asdict(scale), sort_keys=True, default=str),
              "method_labels": json.dumps({m: LABELS[m] for m in used})}
-    return xr.Dataset(variables, coords={"case": cases, "method": used, "time_index": np.arange(n_t)}, attrs=attrs)
+    return xr.Dataset(variables, coords={"case": cases, "row": used, "time_index": np.arange(n_t)}, attrs=attrs)
 
 
 def markdown_table(ds: xr.Dataset) -> str:
@@ -232,7 +233,7 @@ def markdown_table(ds: xr.Dataset) -> str:
     weak residual of the oracle on the training snapshots); ★ marks the best AM time-integral mode."""
     cols = "| case | method | rel. L² v-error | cosine | MMD² | W2 | weak residual (data) | train s |"
     lines = [cols, "|" + "---|" * 8]
-    methods = list(ds["method"].values)
+    methods = list(ds["row"].values)
     for i, case in enumerate(ds["case"].values):
         best = str(ds["best_mode"].values[i])
         for j, m in enumerate(methods):
@@ -257,10 +258,10 @@ def headline(ds: xr.Dataset, extra: dict | None = None) -> dict:
     for i in range(ds.sizes["case"]):
         c = str(ds["case_key"].values[i])
         out[f"{c}_best_mode"] = str(ds["best_mode"].values[i])
-        methods = list(ds["method"].values)
+        methods = list(ds["row"].values)
         j_or = methods.index("oracle") if "oracle" in methods else 0
         out[f"{c}_mmd2_floor"] = _num(ds["mmd2_floor_mean"].values[i, j_or])
-        for j, m in enumerate(ds["method"].values):
+        for j, m in enumerate(ds["row"].values):
             if not str(ds["status"].values[i, j]):
                 continue
             key = f"{c}_{slug(m)}"

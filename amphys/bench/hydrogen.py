@@ -103,7 +103,7 @@ def _curve_summary(points, steps: int, threshold: float) -> dict:
 
 
 def _add_hydrogen_vars(ds: xr.Dataset, results, scale) -> xr.Dataset:
-    methods = list(ds["method"].values)
+    methods = list(ds["row"].values)
     n_c, n_m = ds.sizes["case"], len(methods)
     n_k = max([len(tr.curve) for r in results for tr in r.trained.values()] + [1])
     curve = np.full((3, n_c, n_m, n_k), np.nan)
@@ -135,10 +135,10 @@ def _add_hydrogen_vars(ds: xr.Dataset, results, scale) -> xr.Dataset:
                 for name, key in (("late_mmd2_abs_mean", "late_mean"), ("late_mmd2_abs_std", "late_std"),
                                   ("steps_to_floor", "steps_to_floor"), ("seconds_to_floor", "seconds_to_floor")):
                     extra[name][i, j] = summ[key]
-    ds = ds.assign({k: (("case", "method"), v) for k, v in extra.items()})
-    ds = ds.assign({"curve_step": (("case", "method", "checkpoint"), curve[0]),
-                    "curve_train_s": (("case", "method", "checkpoint"), curve[1]),
-                    "curve_mmd2_abs": (("case", "method", "checkpoint"), curve[2]),
+    ds = ds.assign({k: (("case", "row"), v) for k, v in extra.items()})
+    ds = ds.assign({"curve_step": (("case", "row", "checkpoint"), curve[0]),
+                    "curve_train_s": (("case", "row", "checkpoint"), curve[1]),
+                    "curve_mmd2_abs": (("case", "row", "checkpoint"), curve[2]),
                     "floor_threshold": (("case",), thresholds)})
     ds.attrs["floor_rule"] = (f"a checkpoint 'reaches the floor' when its mean |MMD²| is at most {FLOOR_FACTOR} x "
                               "max(oracle mean |MMD²|, independent-set floor mean |MMD²|)")
@@ -146,7 +146,7 @@ def _add_hydrogen_vars(ds: xr.Dataset, results, scale) -> xr.Dataset:
 
 
 def _paper_table(ds: xr.Dataset, i: int) -> str:
-    methods = list(ds["method"].values)
+    methods = list(ds["row"].values)
     lines = ["| method | mean \\|MMD²\\| (paper kernel) | late-training mean ± sd | steps (s) to floor | "
              "‖v−∇s*‖/‖∇s*‖ | ‖v−v_B‖/‖∇s*‖ | W2 (code units) | train s |", "|" + "---|" * 8]
     for j, m in enumerate(methods):
@@ -209,7 +209,7 @@ def run_hydrogen(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
     log(f"hydrogen: done in {total:.0f} s")
     head = {"benchmark": "hydrogen", "scale": scale.name, "wall_s": round(total, 1)}
     for i in range(len(cases_run)):
-        for j, m in enumerate(ds["method"].values):
+        for j, m in enumerate(ds["row"].values):
             if not str(ds["status"].values[i, j]):
                 continue
             key = f"{ds['case_key'].values[i]}_{slug(m)}"
@@ -219,7 +219,7 @@ def run_hydrogen(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
                 v = float(ds[var].values[i, j])
                 if np.isfinite(v):
                     head[f"{key}_{short}"] = round(v, 6)
-        j_or = list(ds["method"].values).index("oracle")
+        j_or = list(ds["row"].values).index("oracle")
         floor = float(np.nanmean(np.abs(ds["mmd2_floor"].values[i, j_or])))
         head[f"{ds['case_key'].values[i]}_mmd2_floor_abs"] = round(floor, 6)
     return BenchOutput("hydrogen", ds, "\n".join(lines), head)
