@@ -1,25 +1,11 @@
-"""Benchmark ``schrodinger-grid`` (SPEC §8): a thin script over :mod:`amphys.bench`, the same as
-``amphys bench schrodinger-grid``.
+"""Benchmark ``schrodinger-grid`` (SPEC §8), the same as ``amphys bench schrodinger-grid``.
 
     python benchmarks/schrodinger_grid.py [--quick | --full | --tiny] [-o DIR] [--seed N]
-
-Writes schrodinger-grid.h5 (xarray Dataset), schrodinger-grid.md (markdown table with command, machine, date) and
-schrodinger-grid.json into DIR (default
-./amphys-bench-schrodinger-grid); prints the table and, as the last stdout line, a flat
-JSON object of headline figures. Without --full, BLAS thread pools are limited to one thread before numpy is
-imported (a shared 2-core machine stalls on oversubscribed threads).
 """
 
-from __future__ import annotations
-
-import os
 import sys
 
-if "--full" not in sys.argv:
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_var, "1")
-
-from amphys.cli.main import main  # noqa: E402
+from _bench_script import run
 
 if __name__ == "__main__":
-    sys.exit(main(["bench", "schrodinger-grid", *sys.argv[1:]]))
+    sys.exit(run("schrodinger-grid"))
