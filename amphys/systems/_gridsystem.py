@@ -26,7 +26,7 @@ import numpy as np
 
 from amphys.errors import InputError, describe
 from amphys.systems._grid import Grid, GridDensity, interpolate
-from amphys.systems.base import System, as_rng, check_count, check_points, check_time
+from amphys.systems.base import System, as_rng, check_count, check_points, check_time, positive
 
 __all__ = ["GridSystem", "GridFields", "check_frames"]
 
@@ -63,6 +63,21 @@ def check_frames(n_frames) -> int:
     if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 2:
         raise InputError(f"n_frames: expected an integer ≥ 2 (checkpoints over t_span), got {describe(n_frames)}")
     return int(n_frames)
+
+
+def frame_steps(t_span, n_frames: int, dt, default_dt: float) -> tuple[int, float]:
+    """Steps per stored frame and the step used: the largest step ≤ ``dt`` (default ``default_dt``) that divides
+    the frame spacing (t1 − t0)/(n_frames − 1) exactly, so every frame falls on a step."""
+    length = t_span[1] - t_span[0]
+    if dt is None:
+        dt = default_dt
+    else:
+        dt = positive(dt, "dt")
+        if dt > length:
+            raise InputError(f"dt: expected a step ≤ the length of t_span ({length}), got {dt}")
+    gap = length / (n_frames - 1)
+    steps = int(np.ceil(gap / dt - 1e-9))
+    return steps, gap / steps
 
 
 class GridSystem(System):

@@ -38,7 +38,7 @@ from scipy.sparse.linalg import splu
 
 from amphys.errors import InputError, describe, unknown_name
 from amphys.systems._grid import make_grid, warn
-from amphys.systems._gridsystem import GridSystem, check_frames
+from amphys.systems._gridsystem import GridSystem, check_frames, frame_steps
 from amphys.systems._potentials import potential_on, resolve_potential
 from amphys.systems.base import as_vector, check_t_span, positive
 
@@ -122,17 +122,8 @@ class FokkerPlanckGrid(GridSystem):
                               default_half_width=_WIDTH[self.dim], periodic=False)
         self.x0 = as_vector(x0, self.dim, "x0")
         self.sigma0 = positive(sigma0, "sigma0")
-        gap = (self.t_span[1] - self.t_span[0]) / (self.n_frames - 1)
-        if dt is None:
-            dt = _DT[self.dim]
-        else:
-            dt = positive(dt, "dt")
-            if dt > self.t_span[1] - self.t_span[0]:
-                raise InputError(f"dt: expected a step ≤ the length of t_span ({self.t_span[1] - self.t_span[0]}), "
-                                 f"got {dt}")
-        self.steps_per_frame = int(np.ceil(gap / dt - 1e-9))
         #: the step used: the largest ≤ ``dt`` that divides the checkpoint spacing
-        self.dt = gap / self.steps_per_frame
+        self.steps_per_frame, self.dt = frame_steps(self.t_span, self.n_frames, dt, _DT[self.dim])
         self.V = potential_on(self._V, self.grid.points(), self.grid.shape)
         self._q0 = self._initial(initial)
         self._params = dict(dim=self.dim, potential=potential, diffusion=self.diffusion,

@@ -42,7 +42,7 @@ import numpy as np
 
 from amphys.errors import InputError, describe, unknown_name
 from amphys.systems._grid import make_grid, warn
-from amphys.systems._gridsystem import GridSystem, check_frames
+from amphys.systems._gridsystem import GridSystem, check_frames, frame_steps
 from amphys.systems._potentials import potential_on, resolve_potential
 from amphys.systems._splitstep import SplitStep
 from amphys.systems.base import as_vector, check_t_span, positive
@@ -149,17 +149,8 @@ class SchrodingerGrid(GridSystem):
         if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or not 1 <= refine <= 8:
             raise InputError(f"refine: expected an integer from 1 to 8, got {describe(refine)}")
         self.refine = int(refine)
-        frame_gap = (self.t_span[1] - self.t_span[0]) / (self.n_frames - 1)
-        if dt is None:
-            dt = _DT[self.dim]
-        else:
-            dt = positive(dt, "dt")
-            if dt > self.t_span[1] - self.t_span[0]:
-                raise InputError(f"dt: expected a step ≤ the length of t_span ({self.t_span[1] - self.t_span[0]}), "
-                                 f"got {dt}")
-        self.steps_per_frame = int(np.ceil(frame_gap / dt - 1e-9))
         #: the step used: the largest ≤ ``dt`` that divides the checkpoint spacing
-        self.dt = frame_gap / self.steps_per_frame
+        self.steps_per_frame, self.dt = frame_steps(self.t_span, self.n_frames, dt, _DT[self.dim])
         V = potential_on(self._V, self.grid.points(), self.grid.shape)
         self.propagator = SplitStep(self.grid, V, self.dt, mass=self.mass, hbar=self.hbar)
         self._initial_kind, self._psi0 = self._initial(initial)
