@@ -115,7 +115,7 @@ def test_kill_during_a_write_leaves_the_previous_file(tmp_path):
             proc.stdin.flush()
             deadline = time.monotonic() + 60
             while True:  # kill once the temporary file holds part of the new content
-                tmp = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+                tmp = [p for p in tmp_path.iterdir() if ".tmp" in p.name]  # atomic_path: .NAME.XXXX.tmp.SUFFIX
                 if tmp and tmp[0].stat().st_size > 1_000_000:
                     break
                 assert proc.poll() is None and time.monotonic() < deadline, "the write finished before the kill"

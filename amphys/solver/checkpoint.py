@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
-from amphys.errors import CheckpointError, InputError
+from amphys._atomic import atomic_path
+from amphys.errors import CheckpointError
 
 __all__ = ["CHECKPOINT_FORMAT", "atomic_torch_save", "load_checkpoint"]
 
@@ -19,40 +18,11 @@ CHECKPOINT_FORMAT = "amphys-checkpoint/1"
 
 
 def atomic_torch_save(obj, path) -> Path:
-    """``torch.save`` to a temporary file next to ``path``, then ``os.replace`` (never a half-written file)."""
+    """``torch.save`` to a temporary file next to ``path``, then rename (never a half-written file)."""
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(f"output {str(path)!r}: directory {str(directory)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())  # the bytes are on disk before the rename makes them the file
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_directory(directory)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
     return path
-
-
-def fsync_directory(directory) -> None:
-    """Make a rename in ``directory`` durable (a no-op where directories cannot be opened, e.g. Windows)."""
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 def load_checkpoint(path) -> dict:
