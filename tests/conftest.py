@@ -1,4 +1,5 @@
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +14,20 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "amphys"))
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Fits use one torch thread: on a shared 2-core machine two threads made training steps 10-25x slower
+    (docs/benchmarks.md). Applied only where torch is already loaded, so light tests stay light."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -7,20 +7,10 @@ its Monte-Carlo noise is ~1% of its value, far below the margins of the threshol
 """
 
 import numpy as np
-import pytest
-import torch
 
 import amphys
 
 FAST = dict(hidden=64, depth=3, batch_size=512, progress=False)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def relative_error(field, target, system, times, n=3000, seed=11):

@@ -16,14 +16,6 @@ SMALL = dict(hidden=16, depth=2, batch_size=64, steps=30, warmup=5, eval_every=1
              validation_rows=256)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data():
     return amphys.generate(amphys.systems.get("barenblatt", dim=2), np.linspace(1.0, 2.0, 5), 300, seed=0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dask.array as da
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 
 import amphys
@@ -38,14 +37,6 @@ class CountingArray:
         out = self.values[key]
         self.requests.append(int(np.shape(out)[0]) if np.ndim(out) else 1)
         return out
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

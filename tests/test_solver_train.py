@@ -16,14 +16,6 @@ SMALL = dict(hidden=16, depth=2, batch_size=64, warmup=5, eval_every=5, validati
              validation_rows=256)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def gaussian_snapshots(n_times=5, n=200, d=2, seed=0, drift=1.0):
     rng = np.random.default_rng(seed)
     times = np.linspace(0.0, 1.0, n_times)
