@@ -11,7 +11,6 @@ from pathlib import Path
 import xarray as xr
 
 from amphys._atomic import atomic_path
-from amphys.data.snapshots import SCHEMA, validate_snapshots
 from amphys.errors import FileFormatError, InputError, describe
 
 __all__ = ["write", "read", "atomic_path", "open_dataset", "READERS"]
@@ -48,16 +47,8 @@ def open_dataset(path, *, chunks=None) -> xr.Dataset:
     return ds
 
 
-def _read_hdf5(path: Path, *, variable: str | None = None, time: str = "time", chunks=None, **_) -> xr.Dataset:
-    ds = open_dataset(path, chunks=chunks)
-    if ds.attrs.get("amphys_schema") == SCHEMA or (variable is None and "x" in ds.data_vars):
-        return validate_snapshots(ds, name=str(path))
-    from amphys.data.formats import snapshots_from_variable
-
-    return snapshots_from_variable(ds, path, variable=variable, time=time)
-
-
-READERS = {".h5": _read_hdf5, ".hdf5": _read_hdf5, ".nc": _read_hdf5}
+#: suffix -> reader(path, **options); filled by :mod:`amphys.data.formats`, imported by :func:`read`.
+READERS: dict = {}
 
 
 def read(path, **options) -> xr.Dataset:
