@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import abc
 import json
-import numbers
 from typing import Any, ClassVar
 
 import numpy as np
 
-from amphys.errors import InputError, describe
+# input checks live in one home, amphys._checks; re-exported here for the systems
+from amphys._checks import as_matrix, as_rng, as_vector, check_count, check_points, check_t_span, check_time, positive
 
 __all__ = ["System", "as_rng", "check_points", "check_time", "check_count", "as_matrix", "as_vector",
            "positive", "check_t_span"]
@@ -108,106 +108,3 @@ def _jsonable(value):
     return value
 
 
-# -- input checks ----------------------------------------------------------------------------------------------
-def as_rng(rng) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a Generator, a seed, a SeedSequence or None (fresh entropy)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (numbers.Integral, np.random.SeedSequence)):
-        return np.random.default_rng(rng)
-    raise InputError(f"rng: expected a numpy Generator, an integer seed or None, got {describe(rng)}")
-
-
-def check_time(t, name: str = "t") -> float:
-    """A finite scalar time as float."""
-    try:
-        value = float(np.asarray(t, dtype=float).reshape(()))
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a finite scalar time, got {describe(t)}") from None
-    if not np.isfinite(value):
-        raise InputError(f"{name}: expected a finite scalar time, got {value}")
-    return value
-
-
-def check_count(n, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise InputError(f"{name}: expected a non-negative integer number of samples, got {describe(n)}")
-    return int(n)
-
-
-def check_points(x, dim: int, name: str = "x") -> np.ndarray:
-    """Positions as a float64 array of shape ``(n, dim)``. A 1-D array is accepted when ``dim == 1``."""
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a numeric array of shape (n, {dim}), got {describe(x)}") from None
-    if arr.ndim == 1 and dim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[1] != dim:
-        raise InputError(f"{name}: expected shape (n, {dim}), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.all(np.isfinite(arr), axis=1))[0])
-        raise InputError(f"{name}: expected finite values, got NaN or inf (first at row {bad})")
-    return arr
-
-
-def positive(value, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a positive number, got {describe(value)}") from None
-    ok = (v >= 0 if allow_zero else v > 0) and np.isfinite(v)
-    if not ok:
-        kind = "non-negative" if allow_zero else "positive"
-        raise InputError(f"{name}: expected a finite {kind} number, got {v}")
-    return v
-
-
-def check_t_span(t_span, name: str = "t_span", *, t_min: float | None = None) -> tuple[float, float]:
-    try:
-        t0, t1 = (float(v) for v in t_span)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a pair (t0, t1), got {describe(t_span)}") from None
-    if not (np.isfinite(t0) and np.isfinite(t1) and t1 > t0):
-        raise InputError(f"{name}: expected finite t0 < t1, got ({t0}, {t1})")
-    if t_min is not None and t0 <= t_min:
-        raise InputError(f"{name}: expected t0 > {t_min}, got t0 = {t0}")
-    return (t0, t1)
-
-
-def as_vector(value, d: int, name: str) -> np.ndarray:
-    """A length-``d`` float vector; a scalar is broadcast."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a number or a vector of length {d}, got {describe(value)}") from None
-    if arr.ndim == 0:
-        arr = np.full(d, float(arr))
-    if arr.shape != (d,) or not np.all(np.isfinite(arr)):
-        raise InputError(f"{name}: expected a finite vector of length {d}, got {describe(value)}")
-    return arr
-
-
-def as_matrix(value, d: int | None, name: str, *, spd: bool = False, symmetric: bool = False) -> np.ndarray:
-    """A ``(d, d)`` float matrix; a scalar means that multiple of the identity (``d`` must then be known)."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a (d, d) matrix or a scalar, got {describe(value)}") from None
-    if arr.ndim == 0:
-        if d is None:
-            raise InputError(f"{name}: a scalar needs the dimension from another argument; give a (d, d) matrix")
-        arr = float(arr) * np.eye(d)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or (d is not None and arr.shape[0] != d):
-        want = f"({d}, {d})" if d is not None else "(d, d)"
-        raise InputError(f"{name}: expected a {want} matrix or a scalar, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name}: expected finite entries, got NaN or inf")
-    if (symmetric or spd) and not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12):
-        raise InputError(f"{name}: expected a symmetric matrix, got {arr.tolist()}")
-    if spd:
-        arr = 0.5 * (arr + arr.T)
-        if np.linalg.eigvalsh(arr).min() <= 0:
-            raise InputError(f"{name}: expected a symmetric positive-definite matrix, "
-                             f"got eigenvalues {np.linalg.eigvalsh(arr).tolist()}")
-    return arr

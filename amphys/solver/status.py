@@ -1,0 +1,26 @@
+"""How a fit ended: one ``str``-valued enum, compared against everywhere instead of spelled-out strings."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["FitStatus"]
+
+
+class FitStatus(str, enum.Enum):
+    """Status of a finished fit. A ``str`` subclass: ``FitStatus.CONVERGED == "converged"`` and it is stored in
+    files as its value.
+
+    - ``CONVERGED``: training ran its course (all steps, or stopped early because the held-out score stopped
+      improving) without a problem.
+    - ``STOPPED``: stopped from outside (time limit, callback, interrupt) before it ran its course.
+    - ``DIVERGED``: the divergence guard stopped training (non-finite loss or exploding gradient); the result
+      holds the last good weights.
+    """
+
+    CONVERGED = "converged"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+
+    def __str__(self) -> str:
+        return self.value
