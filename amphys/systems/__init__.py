@@ -18,9 +18,9 @@ import importlib.util
 import inspect
 
 from amphys.errors import InputError, describe, unknown_name
-from amphys.systems.base import System
+from amphys.systems.base import System, param
 
-__all__ = ["System", "get", "names", "register", "system_class"]
+__all__ = ["System", "get", "names", "param", "register", "system_class"]
 
 # name -> "module:Class" (imported on first use, so that a heavy system never slows `import amphys`) or a class.
 _REGISTRY: dict[str, str | type[System]] = {
