@@ -222,14 +222,12 @@ class FokkerPlanckGrid(GridSystem):
     @property
     def mass_drift(self) -> float:
         """Largest |mass − 1| over the checkpoints (round-off of the sparse solves)."""
-        _ = self.frames
-        return self._mass_drift
+        return self._recorded("mass_drift")
 
     @property
     def edge_ratio(self) -> float:
         """Largest q on the wall cells relative to max q, over the checkpoints."""
-        _ = self.frames
-        return self._edge_ratio
+        return self._recorded("edge_ratio")
 
     def _advance(self, state, t0, t1):
         n = int(np.floor((t1 - t0) / self.dt + 1e-9))

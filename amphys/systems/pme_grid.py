@@ -198,8 +198,7 @@ class PorousMediumGrid(GridSystem):
     @property
     def mass_drift(self) -> float:
         """Largest relative change of the mass over the checkpoints (round-off)."""
-        _ = self.frames
-        return self._mass_drift
+        return self._recorded("mass_drift")
 
     def _check_wall(self, rho: np.ndarray, t: float) -> None:
         wall = self.grid.boundary_max(rho)

@@ -217,14 +217,12 @@ class SchrodingerGrid(GridSystem):
     @property
     def edge_ratio(self) -> float:
         """Largest |ψ|² on the box faces relative to max |ψ|², over the checkpoints."""
-        _ = self.frames
-        return self._edge_ratio
+        return self._recorded("edge_ratio")
 
     @property
     def nyquist_ratio(self) -> float:
         """Largest |ψ̂| on the Nyquist planes relative to max |ψ̂|, over the checkpoints."""
-        _ = self.frames
-        return self._nyquist_ratio
+        return self._recorded("nyquist_ratio")
 
     @property
     def ground_energy(self) -> float:

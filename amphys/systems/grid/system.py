@@ -127,6 +127,11 @@ class GridSystem(System):
             self._masked = max(self._masked_fraction(self._density(s)) for s in self.frames)
         return self._masked
 
+    def _recorded(self, name: str):
+        """A number the solve records as ``self._<name>`` (solving first if needed)."""
+        _ = self.frames
+        return getattr(self, f"_{name}")
+
     def _density(self, state) -> np.ndarray:
         """Density values of a state (for diagnostics); subclasses may give a cheaper one than ``_fields``."""
         return self._fields(state)[1]
