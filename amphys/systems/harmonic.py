@@ -18,7 +18,7 @@ __all__ = ["HarmonicOscillator", "STATES", "DEFAULT_SQUEEZE"]
 #: state name -> its class (each declares ``parameters``, ``dims`` and ``default_span``)
 STATES = {"coherent": Coherent, "squeezed": Squeezed, "superposition": Superposition, "vortex": Vortex}
 #: the state-specific parameters of this system
-_OWN = ("x0", "p0", "squeeze", "coefficients")
+_OWN = tuple(dict.fromkeys(p for kind in STATES.values() for p in kind.parameters))
 
 
 class HarmonicOscillator(WavefunctionSystem):
@@ -129,7 +129,8 @@ class HarmonicOscillator(WavefunctionSystem):
             raise unknown_name("state of system 'harmonic'", self.state, STATES)
         kind = STATES[self.state]
         if self.dim not in kind.dims:
-            raise InputError(f"dim: state {self.state!r} is two-dimensional, got dim = {self.dim}; pass dim=2")
+            raise InputError(f"dim: state {self.state!r} exists for dim in {list(kind.dims)}, got dim = {self.dim}; "
+                             f"pass dim={kind.dims[0]}")
         for key in _OWN:
             if getattr(self, key) is not None and key not in kind.parameters:
                 users = " and ".join(repr(s) for s, k in STATES.items() if key in k.parameters)
