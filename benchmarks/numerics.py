@@ -29,11 +29,11 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.fft as sfft  # noqa: E402
 
-from amphys.systems import _splitstep  # noqa: E402
-from amphys.systems._grid import Grid  # noqa: E402
-from amphys.systems._potentials import double_well  # noqa: E402
 from amphys.systems.fp_grid import FokkerPlanckGrid  # noqa: E402
+from amphys.systems.grid.mesh import Grid  # noqa: E402
+from amphys.systems.grid.potentials import double_well  # noqa: E402
 from amphys.systems.pme_grid import PorousMediumGrid  # noqa: E402
+from amphys.systems.schrodinger import splitstep as _splitstep  # noqa: E402
 
 
 def _best(fn, calls: int, repeat: int) -> float:

@@ -11,8 +11,8 @@ from scipy import stats
 
 import amphys.systems
 from amphys.errors import InputError, UnknownNameError
-from amphys.systems._grid import UnresolvedWarning
 from amphys.systems.fp_grid import FokkerPlanckGrid
+from amphys.systems.grid import UnresolvedWarning
 
 D, X0, S0 = 0.5, 1.0, 0.3
 

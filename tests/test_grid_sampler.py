@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from amphys.errors import InputError
-from amphys.systems._grid import Grid, GridDensity, interpolate, make_grid, sample_mixture, time_bracket
+from amphys.systems.grid import Grid, GridDensity, interpolate, make_grid, sample_mixture, time_bracket
 
 # Goodness-of-fit tests with a fixed seed: a correct sampler gives p ~ U(0, 1); we fail below 1e-3 (a wrong
 # sampler with these sample sizes gives p < 1e-10, see the negative controls below).

@@ -10,7 +10,7 @@ from scipy.special import gammaln
 
 import amphys.systems
 from amphys.errors import InputError, UnknownNameError
-from amphys.systems._grid import make_grid
+from amphys.systems.grid import make_grid
 from amphys.systems.pme_grid import PorousMediumGrid
 
 

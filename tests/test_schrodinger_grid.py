@@ -10,7 +10,7 @@ import pytest
 
 import amphys.systems
 from amphys.errors import InputError, UnknownNameError
-from amphys.systems._grid import UnresolvedWarning
+from amphys.systems.grid import UnresolvedWarning
 from amphys.systems.schrodinger_grid import SchrodingerGrid
 
 

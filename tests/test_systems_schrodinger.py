@@ -14,9 +14,9 @@ from scipy.special import eval_hermite, factorial
 
 import amphys.systems as systems
 from amphys.errors import InputError, UnknownNameError
-from amphys.systems._schrodinger import HermiteDensitySampler
 from amphys.systems.gaussian_packet import GaussianPacket
 from amphys.systems.harmonic import HarmonicOscillator
+from amphys.systems.schrodinger.hermite import HermiteDensitySampler
 
 finite = dict(allow_nan=False, allow_infinity=False)
 

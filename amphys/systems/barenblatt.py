@@ -1,16 +1,33 @@
-"""Porous medium equation, Barenblatt–Pattle self-similar solution (exact; SPEC §3.1, PHYSICS §1)."""
+"""Porous medium equation, Barenblatt–Pattle self-similar solution (exact; docs/theory.md#porous-medium)."""
 
 from __future__ import annotations
 
-import numbers
+from functools import partial
 
 import numpy as np
 from scipy.special import gammaln
 
+from amphys._checks import check_dim, check_points, check_t_span, positive
 from amphys.errors import InputError, describe
-from amphys.systems.base import System, as_rng, check_count, check_points, check_t_span, check_time, positive
+from amphys.systems.base import System, param
 
-__all__ = ["Barenblatt"]
+__all__ = ["Barenblatt", "porous_exponent"]
+
+
+def porous_exponent(value, name: str = "m") -> float:
+    """The exponent m > 1 of the porous medium equation ∂_t ρ = Δ(ρ^m)."""
+    try:
+        m = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected a number m > 1, got {describe(value)}") from None
+    if not np.isfinite(m):
+        raise InputError(f"{name}: expected a finite exponent m > 1, got {m}")
+    if m <= 1.0:
+        raise InputError(
+            f"{name}: expected m > 1 (porous medium equation), got m = {m}; m = 1 is the heat "
+            "equation, whose Gaussian solution is amphys.systems.get('ou', drift=0.0, diffusion=1.0, "
+            "...), and m < 1 (fast diffusion) is not supported")
+    return m
 
 
 class Barenblatt(System):
@@ -68,35 +85,22 @@ class Barenblatt(System):
     units_t = "1"
     velocity_is_gradient = True
 
-    def __init__(self, dim=1, m=2.0, mass=1.0, t_span=(1.0, 2.0)):
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
-            raise InputError(f"dim: expected a positive integer (spatial dimension), got {describe(dim)}")
-        try:
-            m_val = float(m)
-        except (TypeError, ValueError):
-            raise InputError(f"m: expected a number > 1, got {describe(m)}") from None
-        if not np.isfinite(m_val):
-            raise InputError(f"m: expected a finite number > 1, got {m_val}")
-        if m_val <= 1.0:
-            raise InputError(
-                f"m: expected m > 1 (porous medium equation), got m = {m_val}; m = 1 is the heat "
-                "equation, whose Gaussian solution is amphys.systems.get('ou', drift=0.0, diffusion=1.0, "
-                "...), and m < 1 (fast diffusion) is not supported")
-        self.dim = d = int(dim)
-        self.m = m_val
-        self.mass = positive(mass, "mass")
-        self.t_span = check_t_span(t_span, t_min=0.0)
-        self._params = {"dim": d, "m": self.m, "mass": self.mass, "t_span": list(self.t_span)}
+    dim: int = param(1, check_dim)
+    m: float = param(2.0, porous_exponent)
+    mass: float = param(1.0, positive)
+    t_span: tuple[float, float] = param((1.0, 2.0), partial(check_t_span, t_min=0.0))
 
-        p = 1.0 / (m_val - 1.0)                       # exponent of the profile
-        self.beta = 1.0 / (d * (m_val - 1.0) + 2.0)
+    def _setup(self) -> None:
+        d, m = self.dim, self.m
+        p = 1.0 / (m - 1.0)                       # exponent of the profile
+        self.beta = 1.0 / (d * (m - 1.0) + 2.0)
         self.alpha = d * self.beta
-        self.k = self.beta * (m_val - 1.0) / (2.0 * m_val)
+        self.k = self.beta * (m - 1.0) / (2.0 * m)
         # bracket = log C / (2β(m-1)); p log C = 2β·bracket is computed without the factor (m-1) cancelling.
         bracket = (np.log(self.mass) + 0.5 * d * np.log(self.k) + gammaln(p + 1.0 + 0.5 * d)
                    - 0.5 * d * np.log(np.pi) - gammaln(p + 1.0))
         self._p = p
-        self._log_c = 2.0 * self.beta * (m_val - 1.0) * bracket
+        self._log_c = 2.0 * self.beta * (m - 1.0) * bracket
         self._p_log_c = 2.0 * self.beta * bracket      # log of C^{1/(m-1)}, the peak of ρ at t = 1
         self._log_r1 = 0.5 * (self._log_c - np.log(self.k))   # log R(1)
 
@@ -105,9 +109,9 @@ class Barenblatt(System):
         """The constant C of the profile."""
         return float(np.exp(self._log_c))
 
-    # -- helpers -------------------------------------------------------------------------------------------
-    def _time(self, t, name: str = "t") -> float:
-        t = check_time(t, name)
+    # -- extras ---------------------------------------------------------------------------------------------
+    def _check_time(self, t, name: str = "t") -> float:
+        t = super()._check_time(t, name)
         if t <= 0:
             raise InputError(f"{name}: expected t > 0 (the Barenblatt solution is a point mass at t = 0), "
                              f"got {t}")
@@ -115,7 +119,9 @@ class Barenblatt(System):
 
     def radius(self, t) -> float:
         """Support radius R(t) = sqrt(C/k) t^β."""
-        t = self._time(t)
+        return self._radius(self._check_time(t))
+
+    def _radius(self, t: float) -> float:
         return float(np.exp(self._log_r1 + self.beta * np.log(t)))
 
     def second_moment(self, t) -> float:
@@ -125,43 +131,42 @@ class Barenblatt(System):
 
     def peak(self, t) -> float:
         """ρ(0, t) = C^{1/(m-1)} t^{-α} (physical density, integrates to ``mass``)."""
-        t = self._time(t)
+        t = self._check_time(t)
         return float(np.exp(self._p_log_c - self.alpha * np.log(t)))
 
     def flow_map(self, x, t0, t1) -> np.ndarray:
         """Exact transport X_{t1} = X_{t0} (t1/t0)^β of points ``x`` (shape ``(n, d)``) from t0 to t1."""
-        t0, t1 = self._time(t0, "t0"), self._time(t1, "t1")
+        t0, t1 = self._check_time(t0, "t0"), self._check_time(t1, "t1")
         x = check_points(x, self.dim)
         return x * (t1 / t0) ** self.beta
 
     def log_rho(self, t, x) -> np.ndarray:
         """log ρ(x, t) (mass ``mass``), ``-inf`` outside the support; shape ``(n,)``."""
-        t, x = self._time(t), check_points(x, self.dim)
+        return self._log_rho(*self._checked(t, x))
+
+    def _log_rho(self, t: float, x: np.ndarray) -> np.ndarray:
         r2 = np.sum(x * x, axis=1) * np.exp(-2.0 * (self._log_r1 + self.beta * np.log(t)))  # |x|²/R²
         out = np.full(x.shape[0], -np.inf)
         inside = r2 < 1.0
         out[inside] = self._p_log_c - self.alpha * np.log(t) + self._p * np.log1p(-r2[inside])
         return out
 
-    # -- protocol ------------------------------------------------------------------------------------------
-    def sample(self, t, n, rng=None) -> np.ndarray:
-        """Exact samples of q_t, shape ``(n, d)`` (see the class docstring)."""
-        t, n, rng = self._time(t), check_count(n), as_rng(rng)
+    # -- physics -------------------------------------------------------------------------------------------
+    def _sample(self, t, n, rng) -> np.ndarray:
+        """Exact samples of q_t (see the class docstring)."""
         g = rng.standard_normal((n, self.dim))
         z = rng.standard_gamma(self._p + 1.0, size=n)
-        scale = self.radius(t) / np.sqrt(np.sum(g * g, axis=1) + 2.0 * z)
+        scale = self._radius(t) / np.sqrt(np.sum(g * g, axis=1) + 2.0 * z)
         return g * scale[:, None]
 
-    def log_density(self, t, x) -> np.ndarray:
-        """log q_t(x) = log(ρ/M), ``-inf`` outside the support; shape ``(n,)``."""
-        return self.log_rho(t, x) - np.log(self.mass)
+    def _log_density(self, t, x) -> np.ndarray:
+        """log q_t(x) = log(ρ/M), ``-inf`` outside the support."""
+        return self._log_rho(t, x) - np.log(self.mass)
 
-    def velocity(self, t, x) -> np.ndarray:
-        """v = β x / t (exact inside the support; the flow map's velocity outside). Shape ``(n, d)``."""
-        t, x = self._time(t), check_points(x, self.dim)
+    def _velocity(self, t, x) -> np.ndarray:
+        """v = β x / t (exact inside the support; the flow map's velocity outside)."""
         return (self.beta / t) * x
 
-    def am_potential(self, t, x) -> np.ndarray:
-        """s* = β|x|²/(2t) (= -(m/(m-1))ρ^{m-1} on the support up to a function of t). Shape ``(n,)``."""
-        t, x = self._time(t), check_points(x, self.dim)
+    def _am_potential(self, t, x) -> np.ndarray:
+        """s* = β|x|²/(2t) (= -(m/(m-1))ρ^{m-1} on the support up to a function of t)."""
         return (0.5 * self.beta / t) * np.sum(x * x, axis=1)

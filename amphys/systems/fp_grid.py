@@ -1,11 +1,11 @@
-"""Fokker–Planck equation of overdamped Langevin dynamics in a general potential, on a grid (SPEC §3.4).
+"""Fokker–Planck equation of overdamped Langevin dynamics in a general potential, on a grid.
 
 SDE: dX = −∇V(X) dt + √(2D) dW with a scalar diffusion D > 0, d = 1, 2. Fokker–Planck:
 ∂_t q = ∇·(q∇V + D∇q) = −∇·(q v) with the probability-flow velocity v = −∇V − D∇log q, a gradient
-(of −V − D log q), hence the AM target (PHYSICS.md §2). Stationary state q_∞ ∝ exp(−V/D).
+(of −V − D log q), hence the AM target (docs/theory.md#fokker-planck). Stationary state q_∞ ∝ exp(−V/D).
 
-Scheme (PHYSICS.md §2, "Non-Gaussian potential"): finite volumes on a bounded box with zero-flux walls and
-Scharfetter–Gummel face fluxes J_{i+½} = (D/h)[B(w) q_i − B(−w) q_{i+1}], w = (V_{i+1} − V_i)/D,
+Scheme (docs/theory.md#fokker-planck, "Non-Gaussian potential"): finite volumes on a bounded box with zero-flux
+walls and Scharfetter–Gummel face fluxes J_{i+½} = (D/h)[B(w) q_i − B(−w) q_{i+1}], w = (V_{i+1} − V_i)/D,
 B(w) = w/(e^w − 1), on every axis; implicit Euler in time, (I + Δt A) q^{n+1} = q^n, with the sparse
 matrix factorised once (scipy.sparse.linalg.splu). I + ΔtA is an M-matrix with unit column sums, so the
 scheme is positive and conserves mass for every Δt, and its discrete equilibrium is exactly exp(−V_i/D).
@@ -19,7 +19,8 @@ bracketing steps (error O(Δt²), below the scheme's O(Δt)).
 
 Potentials: "double-well" (V = (x₁² − 1)² + ½Σ_{i≥2}x_i², default), "harmonic" (½|x|², the OU process
 dX = −X dt + √(2D) dW), or a callable V(x) on points ``(n, d)``. Initial data: "gaussian"
-N(x0, sigma0² I) (default N(0, 0.2²), PHYSICS.md §5 OU-W: the density splits into the two wells), a
+N(x0, sigma0² I) (default N(0, 0.2²), benchmark OU-W of docs/benchmarks.md: the density splits into the two
+wells), a
 callable q₀(x) on points ``(n, d)``, or a non-negative array on the grid (normalised here).
 
 Default: d = 1, D = 0.25, t ∈ [0, 1]; 1D: 400 cells on [−2.5, 2.5], Δt = 1e-4 (under a second; error
@@ -32,15 +33,21 @@ Fokker–Planck Equation (Springer, 1989).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from amphys.errors import InputError, describe, unknown_name
-from amphys.systems._grid import make_grid, warn
-from amphys.systems._gridsystem import GridSystem, check_frames, frame_steps
-from amphys.systems._potentials import potential_on, resolve_potential
-from amphys.systems.base import as_vector, check_t_span, positive
+from amphys._checks import as_vector, check_t_span, positive
+from amphys.errors import InputError, describe
+from amphys.systems.base import dimension, param
+from amphys.systems.grid.initial import check_initial_values, describe_initial, initial_values
+from amphys.systems.grid.mesh import make_grid
+from amphys.systems.grid.potentials import potential_on, resolve_potential
+from amphys.systems.grid.system import GridSystem, check_frames, frame_steps
+from amphys.systems.grid.unresolved import warn
 
 __all__ = ["FokkerPlanckGrid", "bernoulli"]
 
@@ -53,6 +60,14 @@ _DT = {1: 1e-4, 2: 5e-4}
 EDGE_TOL = 1e-8
 #: warn when Δt · max|ΔV| over the initial density (its fastest compression rate) exceeds this
 RATE_TOL = 0.5
+
+
+def _diffusion(value, name: str) -> float:
+    try:
+        return positive(value, name)
+    except InputError:
+        raise InputError(f"{name}: expected a positive scalar D (isotropic noise √(2D) dW), got "
+                         f"{describe(value)}") from None
 
 
 def bernoulli(w: np.ndarray) -> np.ndarray:
@@ -103,62 +118,39 @@ class FokkerPlanckGrid(GridSystem):
     units_t = "1"
     velocity_is_gradient = True
 
-    def __init__(self, dim=1, potential="double-well", diffusion=0.25, initial="gaussian", n_grid=None,
-                 box=None, t_span=(0.0, 1.0), *, x0=0.0, sigma0=0.2, dt=None, n_frames=41,
-                 density_threshold=1e-12):
-        if isinstance(dim, bool) or dim not in (1, 2):
-            raise InputError(f"dim: expected 1 or 2, got {describe(dim)}")
-        self.dim = int(dim)
-        pot_name, self._V = resolve_potential(potential, _POTENTIALS)
-        try:
-            self.diffusion = positive(diffusion, "diffusion")
-        except InputError:
-            raise InputError(f"diffusion: expected a positive scalar D (isotropic noise √(2D) dW), got "
-                             f"{describe(diffusion)}") from None
-        self.t_span = check_t_span(t_span)
-        self.n_frames = check_frames(n_frames)
-        self.density_threshold = positive(density_threshold, "density_threshold")
-        self.grid = make_grid(self.dim, n_grid, box, default_n=_N_GRID[self.dim],
+    dim: int = param(1, dimension(1, 2))
+    potential: str | Callable = "double-well"
+    diffusion: float = param(0.25, _diffusion)
+    initial: str | Callable | np.ndarray = param("gaussian", to_json=describe_initial)
+    n_grid: int | Sequence[int] | None = None
+    box: float | Sequence | None = None
+    t_span: tuple[float, float] = param((0.0, 1.0), check_t_span)
+    _: KW_ONLY
+    x0: float | Sequence[float] = 0.0
+    sigma0: float = param(0.2, positive)
+    dt: float | None = None
+    n_frames: int = param(41, check_frames)
+    density_threshold: float = param(1e-12, positive)
+
+    def _setup(self) -> None:
+        _, self._V = resolve_potential(self.potential, _POTENTIALS)
+        self.grid = make_grid(self.dim, self.n_grid, self.box, default_n=_N_GRID[self.dim],
                               default_half_width=_WIDTH[self.dim], periodic=False)
-        self.x0 = as_vector(x0, self.dim, "x0")
-        self.sigma0 = positive(sigma0, "sigma0")
+        self.n_grid, self.box = self.grid.shape, self.grid.box.tolist()
+        self.x0 = as_vector(self.x0, self.dim, "x0")
         #: the step used: the largest ≤ ``dt`` that divides the checkpoint spacing
-        self.steps_per_frame, self.dt = frame_steps(self.t_span, self.n_frames, dt, _DT[self.dim])
+        self.steps_per_frame, self.dt = frame_steps(self.t_span, self.n_frames, self.dt, _DT[self.dim])
         self.V = potential_on(self._V, self.grid.points(), self.grid.shape)
-        self._q0 = self._initial(initial)
-        self._params = dict(dim=self.dim, potential=potential, diffusion=self.diffusion,
-                            initial=initial if isinstance(initial, str) or callable(initial) else "array",
-                            n_grid=list(self.grid.shape), box=self.grid.box.tolist(), t_span=list(self.t_span),
-                            x0=self.x0.tolist(), sigma0=self.sigma0, dt=self.dt, n_frames=self.n_frames,
-                            density_threshold=self.density_threshold)
+        self._q0 = self._initial()
         self._coef = self._face_coefficients()
         self._check_rate()
 
-    def _initial(self, initial) -> np.ndarray:
-        pts = self.grid.points()
-        if isinstance(initial, str):
-            if initial not in _INITIALS:
-                raise unknown_name("initial data", initial, _INITIALS)
-            q = np.exp(-0.5 * np.sum((pts - self.x0) ** 2, axis=1) / self.sigma0**2)
-        elif callable(initial):
-            try:
-                q = np.asarray(initial(pts), dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"initial: calling it on the cell centres failed: {exc}") from exc
-            if q.shape != (self.grid.size,):
-                raise InputError(f"initial: expected q₀(x) of shape ({self.grid.size},), got shape {q.shape}")
-        else:
-            try:
-                q = np.array(initial, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise InputError(f"initial: expected one of {list(_INITIALS)}, a callable or an array of shape "
-                                 f"{self.grid.shape}, got {describe(initial)}") from None
-            if q.shape != self.grid.shape:
-                raise InputError(f"initial: expected an array of the grid's shape {self.grid.shape}, "
-                                 f"got shape {q.shape}")
-        q = q.reshape(self.grid.shape)
-        if not np.all(np.isfinite(q)) or q.min() < 0 or not q.max() > 0:
-            raise InputError("initial: expected finite, non-negative values with positive mass")
+    def _initial(self) -> np.ndarray:
+        name, q = initial_values(self.initial, self.grid, _INITIALS)
+        if name == "gaussian":
+            pts = self.grid.points()
+            q = np.exp(-0.5 * np.sum((pts - self.x0) ** 2, axis=1) / self.sigma0**2).reshape(self.grid.shape)
+            q = check_initial_values(q)
         return q / (q.sum() * self.grid.cell_volume)
 
     def _check_rate(self) -> None:
@@ -230,14 +222,12 @@ class FokkerPlanckGrid(GridSystem):
     @property
     def mass_drift(self) -> float:
         """Largest |mass − 1| over the checkpoints (round-off of the sparse solves)."""
-        _ = self.frames
-        return self._mass_drift
+        return self._recorded("mass_drift")
 
     @property
     def edge_ratio(self) -> float:
         """Largest q on the wall cells relative to max q, over the checkpoints."""
-        _ = self.frames
-        return self._edge_ratio
+        return self._recorded("edge_ratio")
 
     def _advance(self, state, t0, t1):
         n = int(np.floor((t1 - t0) / self.dt + 1e-9))

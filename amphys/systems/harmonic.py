@@ -1,36 +1,27 @@
-"""Harmonic oscillator states (Schrödinger; exact; SPEC §3.5, PHYSICS §3 items 2-3 and vortex paragraph)."""
+"""Harmonic oscillator states (Schrödinger; exact; docs/theory.md#schrodinger): the registry-facing ``harmonic``.
+
+The four states are small final classes in :mod:`amphys.systems.schrodinger.oscillator_states`; this system picks
+one by ``state=``, passes it its own parameters, and refuses the parameters of the other states."""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from amphys.errors import InputError, describe, unknown_name
-from amphys.systems._oscillator_states import Superposition, Vortex
-from amphys.systems._schrodinger import GaussianState
-from amphys.systems.base import (
-    System,
-    as_rng,
-    as_vector,
-    check_count,
-    check_points,
-    check_t_span,
-    check_time,
-    positive,
-)
+from amphys._checks import check_points, check_t_span, positive
+from amphys.errors import InputError, unknown_name
+from amphys.systems.base import dimension, param
+from amphys.systems.schrodinger.oscillator_states import DEFAULT_SQUEEZE, Coherent, Squeezed, Superposition, Vortex
+from amphys.systems.schrodinger.wave import WavefunctionSystem
 
-__all__ = ["HarmonicOscillator"]
+__all__ = ["HarmonicOscillator", "STATES", "DEFAULT_SQUEEZE"]
 
-STATES = ("coherent", "squeezed", "superposition", "vortex")
-_USES = {"x0": ("coherent", "squeezed"), "p0": ("coherent", "squeezed"), "squeeze": ("squeezed",),
-         "coefficients": ("superposition",)}
-#: The default squeeze gives σ_0 = 0.4 at ħ = m = ω = 1 (benchmark S-HO (a), PHYSICS §5).
-DEFAULT_SQUEEZE = 0.4 * np.sqrt(2.0)
-MAX_EIGENSTATES = 24
+#: state name -> its class (each declares ``parameters``, ``dims`` and ``default_span``)
+STATES = {"coherent": Coherent, "squeezed": Squeezed, "superposition": Superposition, "vortex": Vortex}
+#: the state-specific parameters of this system
+_OWN = tuple(dict.fromkeys(p for kind in STATES.values() for p in kind.parameters))
 
 
-class HarmonicOscillator(System):
+class HarmonicOscillator(WavefunctionSystem):
     r"""Exact states of the isotropic harmonic oscillator in d = 1, 2 or 3 dimensions.
 
     Schrödinger equation::
@@ -45,19 +36,19 @@ class HarmonicOscillator(System):
     ``"squeezed"``
         The same with σ_0 = squeeze · σ_c per axis. q_t = N(x_c, σ_t²) with
         σ_t² = σ_0² cos²ωt + (ħ/(2mωσ_0))² sin²ωt (breathing at 2ω); v = ẋ_c + (x - x_c) σ̇/σ
-        (PHYSICS §3 item 2). ``squeeze = 1`` is the coherent state.
+        (docs/theory.md#schrodinger). ``squeeze = 1`` is the coherent state.
     ``"superposition"``
         Real superposition of eigenstates along the first axis, the other axes in the ground state::
 
             ψ = Σ_k c_k φ_k(x_1/ℓ) e^{-iω(k+½)t} · Π_{j≥2} φ_0(x_j/ℓ) e^{-iωt/2} · ℓ^{-d/2},
 
-        φ_k the Hermite functions, c normalised to Σc_k² = 1. For c = (1, 1)/√2 (the default) PHYSICS §3
-        item 3 gives q, v = -sqrt(2ħω/m) sin ωt/(1 + 2ξ² + 2√2ξ cos ωt) e_1, and ⟨x_1⟩ = sqrt(ħ/(2mω)) cos ωt;
+        φ_k the Hermite functions, c normalised to Σc_k² = 1. For c = (1, 1)/√2 (the default) the closed form
+        is v = -sqrt(2ħω/m) sin ωt/(1 + 2ξ² + 2√2ξ cos ωt) e_1 and ⟨x_1⟩ = sqrt(ħ/(2mω)) cos ωt;
         in general ⟨x_1⟩ = ℓ√2 Σ_k c_k c_{k+1} sqrt(k+1) cos ωt.
     ``"vortex"`` (d = 2 only)
         ψ ∝ e^{-|ξ|²/2}(1 + (ξ_1 + iξ_2) e^{-iωt}), ξ = x/ℓ: a node of winding +1 at
         ξ = -(cos ωt, sin ωt), the density rotating rigidly at rate ω. E|v_B|² = ħω/(2m) while the Action
-        Matching target carries E|∇s*|² ≈ 0.39 ħω/m (PHYSICS §3, SPEC §3.5): the control that guards against
+        Matching target carries E|∇s*|² ≈ 0.39 ħω/m (docs/theory.md#schrodinger): the control that guards against
         scoring AM against Bohm.
 
     Velocity: the Bohmian velocity v = j/q = (ħ/m) Im(∇ψ/ψ) (:meth:`velocity`).
@@ -68,15 +59,15 @@ class HarmonicOscillator(System):
       continuous branch in x_1 and v = (ħ/m)∂_1 arg f e_1 is its gradient: ``velocity_is_gradient`` is True in
       every d (no vortex can form: a vortex needs the phase to wind in a plane, and here it does not depend on
       x_2, x_3). s* = (ħ/m) arg f is computed from the roots of the polynomial f/φ_0 (continuous in x_1).
-      Nodes: for two states at t = nπ/ω (PHYSICS §3 item 3); for more states at other isolated instants too.
+      Nodes: for two states at t = nπ/ω; for more states at other isolated instants too.
       Near a node instant v has a Lorentzian spike; keep the window away from them (the default does for
       two states).
     - vortex: arg ψ winds by 2π around the node, ∮v·dl = 2πħ/m: not a gradient (``velocity_is_gradient`` is
       False); :meth:`am_velocity` raises (use ``amphys.diagnostics.project_gradient``); no
       :meth:`am_potential`.
 
-    Samplers are exact: Gaussian states directly; superposition and vortex by the envelope rejection method of
-    PHYSICS §3 ("Exact sampling"), acceptance 1/K for K non-zero coefficients (½ for the vortex), each
+    Samplers are exact: Gaussian states directly; superposition and vortex by envelope rejection
+    (docs/theory.md#schrodinger), acceptance 1/K for K non-zero coefficients (½ for the vortex), each
     |φ_k|² drawn exactly by rejection from a Gaussian with a computed bound.
 
     :meth:`psi` returns the wavefunction, an exact solution including its time-dependent phase.
@@ -122,79 +113,32 @@ class HarmonicOscillator(System):
     units_x = "1 (hbar = m = 1; the oscillator length sqrt(hbar/(m*omega)) is 1 at omega = 1)"
     units_t = "1 (hbar = m = 1; the period 2*pi/omega is 2*pi at omega = 1)"
 
-    def __init__(self, dim=1, omega=1.0, state="coherent", t_span=None, x0=None, p0=None, squeeze=None,
-                 coefficients=None, mass=1.0, hbar=1.0):
-        if not isinstance(state, str) or state not in STATES:
-            raise unknown_name("state of system 'harmonic'", state, STATES)
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim not in (1, 2, 3):
-            raise InputError(f"dim: expected 1, 2 or 3, got {describe(dim)}")
-        if state == "vortex" and dim != 2:
-            raise InputError(f"dim: state 'vortex' is two-dimensional, got dim = {dim}; pass dim=2")
-        given = {"x0": x0, "p0": p0, "squeeze": squeeze, "coefficients": coefficients}
-        for key, value in given.items():
-            if value is not None and state not in _USES[key]:
-                users = " and ".join(repr(s) for s in _USES[key])
-                raise InputError(
-                    f"{key}: not a parameter of state {state!r} (only of {users}); leave it unset")
-        self.dim = d = int(dim)
-        self.state = state
-        self.omega = positive(omega, "omega")
-        self.mass = positive(mass, "mass")
-        self.hbar = positive(hbar, "hbar")
-        w = self.omega
-        self.velocity_is_gradient = state != "vortex"
-        params = {"dim": d, "omega": w, "state": state}
+    dim: int = param(1, dimension(1, 2, 3))
+    omega: float = param(1.0, positive)
+    state: str = "coherent"
+    t_span: tuple[float, float] | None = None
+    x0: float | np.ndarray | None = None
+    p0: float | np.ndarray | None = None
+    squeeze: float | np.ndarray | None = None
+    coefficients: np.ndarray | None = None
+    mass: float = param(1.0, positive)
+    hbar: float = param(1.0, positive)
 
-        if state in ("coherent", "squeezed"):
-            x0v = as_vector(x0, d, "x0") if x0 is not None else np.eye(d)[0] * 2.0
-            p0v = as_vector(p0 if p0 is not None else 0.0, d, "p0")
-            sigma_c = np.sqrt(self.hbar / (2.0 * self.mass * w))
-            params.update(x0=x0v.tolist(), p0=p0v.tolist())
-            if state == "squeezed":
-                sq = as_vector(squeeze if squeeze is not None else DEFAULT_SQUEEZE, d, "squeeze")
-                if np.any(sq <= 0):
-                    raise InputError(
-                        f"squeeze: expected positive values (σ_0 / sqrt(ħ/2mω)), got {sq.tolist()}")
-                params["squeeze"] = sq.tolist()
-                sigma0 = sq * sigma_c
-            else:
-                sigma0 = np.full(d, sigma_c)
-            self._impl = GaussianState(x0v, p0v, sigma0, w, self.mass, self.hbar)
-            default_span = (0.0, 2.0 * np.pi / w)
-        elif state == "superposition":
-            c = self._coefficients(coefficients)
-            params["coefficients"] = c.tolist()
-            self._impl = Superposition(c, d, w, self.mass, self.hbar)
-            default_span = (np.pi / (6.0 * w), 5.0 * np.pi / (6.0 * w))
-        else:
-            self._impl = Vortex(w, self.mass, self.hbar)
-            default_span = (0.0, 2.0 * np.pi / w)
-
-        self.t_span = check_t_span(t_span) if t_span is not None else default_span
-        params.update(t_span=list(self.t_span), mass=self.mass, hbar=self.hbar)
-        self._params = params
-
-    @staticmethod
-    def _coefficients(coefficients) -> np.ndarray:
-        if coefficients is None:
-            return np.array([1.0, 1.0]) / np.sqrt(2.0)
-        try:
-            c = np.asarray(coefficients)
-        except (TypeError, ValueError):
-            c = None
-        if c is None or c.ndim != 1 or c.size == 0 or not np.issubdtype(c.dtype, np.number):
-            raise InputError(
-                f"coefficients: expected a 1-D sequence of real numbers, got {describe(coefficients)}")
-        if np.iscomplexobj(c):
-            raise InputError("coefficients: expected real coefficients (a real superposition), got complex")
-        c = c.astype(np.float64)
-        if c.size > MAX_EIGENSTATES:
-            raise InputError(f"coefficients: at most {MAX_EIGENSTATES} eigenstates "
-                             f"(φ_0..φ_{MAX_EIGENSTATES - 1}) are supported, got {c.size}")
-        if not np.all(np.isfinite(c)) or not np.any(c != 0):
-            raise InputError(f"coefficients: expected finite values, not all zero, got {c.tolist()}")
-        c = np.where(np.abs(c) < 1e-12 * np.abs(c).max(), 0.0, c)   # negligible terms would only spoil roots
-        return c / np.sqrt(np.sum(c * c))
+    def _setup(self) -> None:
+        if not isinstance(self.state, str) or self.state not in STATES:
+            raise unknown_name("state of system 'harmonic'", self.state, STATES)
+        kind = STATES[self.state]
+        if self.dim not in kind.dims:
+            raise InputError(f"dim: state {self.state!r} exists for dim in {list(kind.dims)}, got dim = {self.dim}; "
+                             f"pass dim={kind.dims[0]}")
+        for key in _OWN:
+            if getattr(self, key) is not None and key not in kind.parameters:
+                users = " and ".join(repr(s) for s, k in STATES.items() if key in k.parameters)
+                raise InputError(f"{key}: not a parameter of state {self.state!r} (only of {users}); leave it unset")
+        self.wave = kind(self.dim, self.omega, self.mass, self.hbar, **{k: getattr(self, k) for k in kind.parameters})
+        for key in kind.parameters:
+            setattr(self, key, getattr(self.wave, key))
+        self.t_span = check_t_span(self.t_span) if self.t_span is not None else kind.default_span(self.omega)
 
     # -- extras ----------------------------------------------------------------------------------------------
     @property
@@ -211,34 +155,4 @@ class HarmonicOscillator(System):
         """State ``"vortex"``: position of the node at time t, shape ``(2,)``."""
         if self.state != "vortex":
             raise InputError(f"vortex_point: only for state 'vortex', this system has state {self.state!r}")
-        return self._impl.vortex_point(check_time(t))
-
-    def psi(self, t, x) -> np.ndarray:
-        """The wavefunction ψ(x, t), complex, shape ``(n,)``."""
-        return self._impl.psi(check_time(t), check_points(x, self.dim))
-
-    # -- protocol --------------------------------------------------------------------------------------------
-    def sample(self, t, n, rng=None) -> np.ndarray:
-        """Exact samples of q_t = |ψ|², shape ``(n, d)``."""
-        t, n, rng = check_time(t), check_count(n), as_rng(rng)
-        return self._impl.sample(t, n, rng)
-
-    def log_density(self, t, x) -> np.ndarray:
-        """log |ψ(x, t)|², ``-inf`` on nodes, shape ``(n,)``."""
-        return self._impl.log_density(check_time(t), check_points(x, self.dim))
-
-    def velocity(self, t, x) -> np.ndarray:
-        """Bohmian velocity (ħ/m) Im(∇ψ/ψ), shape ``(n, d)``; 0 on a node, where it is undefined (j = 0)."""
-        return self._impl.velocity(check_time(t), check_points(x, self.dim))
-
-    def am_potential(self, t, x) -> np.ndarray:
-        """s* = (ħ/m) arg ψ on a continuous branch (up to a function of t), shape ``(n,)``; not for vortex."""
-        if self.state == "vortex":
-            raise NotImplementedError(
-                "state 'vortex' has a non-gradient Bohmian velocity and no closed-form AM potential; use "
-                "amphys.diagnostics.project_gradient(system, t)")
-        return self._impl.potential(check_time(t), check_points(x, self.dim))
-
-    @property
-    def has_am_potential(self) -> bool:
-        return self.state != "vortex"
+        return self.wave.vortex_point(self._check_time(t))

@@ -1,19 +1,21 @@
-"""Hydrogen superpositions (Schrödinger, Coulomb potential; exact; SPEC §3.5, PHYSICS §3 items 4-5)."""
+"""Hydrogen superpositions (Schrödinger, Coulomb potential; exact; docs/theory.md#schrodinger)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from amphys.errors import InputError, describe, unknown_name
-from amphys.systems._hydrogen_states import PaperState, S2pzState
-from amphys.systems.base import System, as_rng, check_count, check_points, check_t_span, check_time, positive
+from amphys._checks import check_float, check_points, check_t_span, positive
+from amphys.errors import InputError, unknown_name
+from amphys.systems.base import param
+from amphys.systems.schrodinger.hydrogen_states import PaperState, S2pzState
+from amphys.systems.schrodinger.wave import Rescaled, WavefunctionSystem
 
 __all__ = ["Hydrogen"]
 
-STATES = ("paper", "1s+2pz")
+STATES = {"paper": PaperState, "1s+2pz": S2pzState}
 
 
-class Hydrogen(System):
+class Hydrogen(WavefunctionSystem):
     r"""Two superpositions of hydrogen eigenstates, with exact samplers and Bohmian velocities.
 
     Schrödinger equation (ħ = m = 1, Bohr radius a = ``bohr_radius``, so the Coulomb coupling is 1/a)::
@@ -23,7 +25,7 @@ class Hydrogen(System):
     Both states are ψ = (ψ_A e^{-iE_A t} + e^{iφ} ψ_B e^{-iE_B t})/√2 with φ = ``relative_phase`` on the
     second term; spherical harmonics in the Condon–Shortley convention. In atomic units (a = 1):
 
-    ``"paper"`` (the Action Matching paper's state, PHYSICS §3 item 5)
+    ``"paper"`` (the Action Matching paper's state)
         ψ_A = ψ_{3,2,-1} = (x - iy) z e^{-r/3}/(81√π), ψ_B = ψ_{2,1,0} = z e^{-r/2}/√(32π). The density
         rotates rigidly about z: q(x, t) = q(R_z(Ωt)ᵀx, 0) with Ω = -(E_3 - E_2) = -5/72, period
         2π·72/5 ≈ 90.48 (:attr:`period`). It vanishes on the plane z = 0. φ = π flips the sign of ψ_B
@@ -31,12 +33,12 @@ class Hydrogen(System):
         Y_2^{-1} carries an extra factor (-1)^m = -1 against Condon–Shortley), so ``relative_phase=np.pi``
         reproduces its data. ⟨r⟩ = (10.5 + 5)/2 = 7.75 at all t (the cross term integrates to zero);
         ⟨x⟩ + i⟨y⟩ = A e^{-i(φ + (E_3 - E_2)t)}, A = C_A C_B ∫x²z² e^{-5r/6} d³x = 2^{10}√2·3^4/5^7 ≈ 1.5014;
-        E|v_B|² = 0.02511 (quadrature; PHYSICS quotes 0.0250). The state has vortex lines, where
+        E|v_B|² = 0.02511 (quadrature). The state has vortex lines, where
         ψ_A e^{-iE_3 t}/z = -e^{iφ} ψ_B e^{-iE_2 t}/z, i.e. ρ e^{r/6} = 81/√32 in a half-plane turning with
         the density: the Bohmian velocity is not a gradient (∮v·dl = ±2π around a line),
         ``velocity_is_gradient = False``, and :meth:`am_velocity` raises — the AM target is its q-weighted
         gradient projection (E|∇s*|² = 0.0154), computed by ``amphys.diagnostics.project_gradient``.
-    ``"1s+2pz"`` (PHYSICS §3 item 4)
+    ``"1s+2pz"``
         ψ_A = φ_1s = e^{-r}/√π, ψ_B = φ_2pz = z e^{-r/2}/√(32π), Δ = E_2 - E_1 = 3/8, u = φ_2pz/φ_1s.
         Axisymmetric with real components: no vortices, the velocity is the exact AM target,
         s* = -atan2(u sin(Δt - φ), 1 + u cos(Δt - φ)), ``velocity_is_gradient = True``.
@@ -86,45 +88,35 @@ class Hydrogen(System):
     units_t = "hbar/hartree (atomic time)"
     dim = 3
 
-    def __init__(self, state="paper", bohr_radius=1.0, relative_phase=0.0, t_span=None):
-        if not isinstance(state, str) or state not in STATES:
-            raise unknown_name("state of system 'hydrogen'", state, STATES)
-        self.state = state
-        self.bohr_radius = a = positive(bohr_radius, "bohr_radius")
-        try:
-            phase = float(relative_phase)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"relative_phase: expected a real number (radians), got {describe(relative_phase)}") from None
-        if not np.isfinite(phase):
-            raise InputError(f"relative_phase: expected a finite number (radians), got {phase}")
-        self.relative_phase = phase
-        self._impl = PaperState(phase) if state == "paper" else S2pzState(phase)
-        self.velocity_is_gradient = state == "1s+2pz"
+    state: str = "paper"
+    bohr_radius: float = param(1.0, positive)
+    relative_phase: float = param(0.0, check_float)
+    t_span: tuple[float, float] | None = None
+
+    def _setup(self) -> None:
+        if not isinstance(self.state, str) or self.state not in STATES:
+            raise unknown_name("state of system 'hydrogen'", self.state, STATES)
+        a = self.bohr_radius
+        self._au = STATES[self.state](self.relative_phase)      # the state in atomic units
+        self.wave = Rescaled(self._au, a)
         if a != 1.0:
             self.units_x = f"bohr/{a:.10g} (the Bohr radius is {a:.10g} length units; hbar = m = 1)"
             self.units_t = f"(hbar/hartree)/{a * a:.10g} (hbar = m = 1)"
-        if t_span is not None:
-            self.t_span = check_t_span(t_span)
-        elif state == "paper":
+        if self.t_span is not None:
+            self.t_span = check_t_span(self.t_span)
+        elif self.state == "paper":
             self.t_span = (0.0, self.period)
         else:
-            delta = self._impl.delta
-            shift = phase % np.pi
+            shift = self.relative_phase % np.pi
+            delta = self._au.delta
             self.t_span = (a * a * (np.pi / 6.0 + shift) / delta, a * a * (5.0 * np.pi / 6.0 + shift) / delta)
-        self._params = {"state": state, "bohr_radius": a, "relative_phase": phase,
-                        "t_span": list(self.t_span)}
 
-    # -- scaling to atomic units -----------------------------------------------------------------------------
-    def _au(self, t, x):
-        a = self.bohr_radius
-        return check_time(t) / (a * a), check_points(x, 3) / a
-
+    # -- extras: scaled to the system's units ----------------------------------------------------------------
     @property
     def energies(self) -> tuple[float, float]:
         """(E_A, E_B) of the two terms in the system's energy unit (hartree / a²)."""
         a2 = self.bohr_radius ** 2
-        return (self._impl.E_A / a2, self._impl.E_B / a2)
+        return (self._au.E_A / a2, self._au.E_B / a2)
 
     @property
     def period(self) -> float:
@@ -145,38 +137,3 @@ class Hydrogen(System):
         x = check_points(x, 3)
         with np.errstate(divide="ignore"):
             return -1.0 / (self.bohr_radius * np.sqrt(np.sum(x * x, axis=1)))
-
-    def psi(self, t, x) -> np.ndarray:
-        """The wavefunction ψ(x, t), complex, shape ``(n,)``."""
-        t_au, x_au = self._au(t, x)
-        return self._impl.psi(t_au, x_au) * self.bohr_radius ** -1.5
-
-    # -- protocol --------------------------------------------------------------------------------------------
-    def sample(self, t, n, rng=None) -> np.ndarray:
-        """Exact samples of q_t, shape ``(n, 3)`` (envelope rejection, see the class docstring)."""
-        t, n, rng = check_time(t), check_count(n), as_rng(rng)
-        a = self.bohr_radius
-        return self._impl.sample(t / (a * a), n, rng) * a
-
-    def log_density(self, t, x) -> np.ndarray:
-        """log |ψ(x, t)|², ``-inf`` on nodes (the plane z = 0 for ``"paper"``), shape ``(n,)``."""
-        t_au, x_au = self._au(t, x)
-        return self._impl.log_density(t_au, x_au) - 3.0 * np.log(self.bohr_radius)
-
-    def velocity(self, t, x) -> np.ndarray:
-        """Bohmian velocity Im(∇ψ/ψ) (ħ = m = 1), shape ``(n, 3)``; 0 where it is undefined (ψ = 0)."""
-        t_au, x_au = self._au(t, x)
-        return self._impl.velocity(t_au, x_au) / self.bohr_radius
-
-    def am_potential(self, t, x) -> np.ndarray:
-        """State ``"1s+2pz"``: s* = -atan2(u sin(Δt - φ), 1 + u cos(Δt - φ)), shape ``(n,)``."""
-        if self.state != "1s+2pz":
-            raise NotImplementedError(
-                "state 'paper' has vortex lines: its Bohmian velocity is not a gradient and the AM potential "
-                "has no closed form; use amphys.diagnostics.project_gradient(system, t)")
-        t_au, x_au = self._au(t, x)
-        return self._impl.potential(t_au, x_au)
-
-    @property
-    def has_am_potential(self) -> bool:
-        return self.state == "1s+2pz"

@@ -1,4 +1,5 @@
-"""Linear Ornstein–Uhlenbeck process from a Gaussian initial law: exact Gaussian marginals (SPEC §3.3).
+"""Linear Ornstein–Uhlenbeck process from a Gaussian initial law: exact Gaussian marginals
+(docs/theory.md#fokker-planck).
 
 The module-level functions (:func:`ou_transition`, :func:`cov_derivative`, :func:`gaussian_am_matrix`,
 :class:`GaussianLaw`) hold the formulas; :mod:`amphys.systems.ou_mixture` reuses them.
@@ -6,22 +7,12 @@ The module-level functions (:func:`ou_transition`, :func:`cov_derivative`, :func
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy.linalg import expm
 
-from amphys.errors import InputError, describe
-from amphys.systems.base import (
-    System,
-    as_matrix,
-    as_rng,
-    as_vector,
-    check_count,
-    check_points,
-    check_t_span,
-    check_time,
-)
+from amphys._checks import as_matrix, as_vector, check_dim, check_t_span
+from amphys.errors import InputError
+from amphys.systems.base import System, param
 
 __all__ = ["OrnsteinUhlenbeck", "ou_transition", "cov_derivative", "gaussian_am_matrix",
            "GaussianLaw", "cholesky_or_raise", "check_diffusion"]
@@ -82,7 +73,8 @@ def cov_derivative(drift: np.ndarray, diffusion: np.ndarray, cov: np.ndarray) ->
 
 
 def gaussian_am_matrix(cov: np.ndarray, cov_dot: np.ndarray) -> np.ndarray:
-    """The symmetric S with SΣ + ΣS = Σ̇: the AM field of a Gaussian path is v* = μ̇ + S(x - μ) (PHYSICS §2).
+    """The symmetric S with SΣ + ΣS = Σ̇: the AM field of a Gaussian path is v* = μ̇ + S(x - μ)
+    (docs/theory.md#fokker-planck).
 
     Solved in the eigenbasis of the SPD Σ = UΛUᵀ: S = U[(UᵀΣ̇U)_ij / (λ_i + λ_j)]Uᵀ, the same solution as
     ``scipy.linalg.solve_continuous_lyapunov(Σ, Σ̇)`` (λ_i + λ_j > 0, so it is unique) with numpy only.
@@ -141,9 +133,7 @@ def check_diffusion(diffusion, d: int | None, name: str = "diffusion") -> np.nda
 
 def _infer_dim(dim, *values) -> int:
     if dim is not None:
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim < 1:
-            raise InputError(f"dim: expected a positive integer or None, got {describe(dim)}")
-        return int(dim)
+        return check_dim(dim)
     for value in values:
         arr = np.asarray(value, dtype=object)
         if arr.ndim >= 1:
@@ -194,7 +184,8 @@ class OrnsteinUhlenbeck(System):
         argument (drift, diffusion, mean0, cov0 in that order), or 1.
 
     The defaults (A = 1, D = 0.5, μ0 = 2, Σ0 = 0.1) move: a narrow packet relaxing and spreading towards the
-    stationary N(0, 0.5); they are the 1D setup of PHYSICS.md §4.7 (L(s*) = −0.9650542).
+    stationary N(0, 0.5); they are the 1D setup of the AM loss identity in docs/theory.md#verification-identities
+    (L(s*) = −0.9650542).
 
     Units
     -----
@@ -211,16 +202,19 @@ class OrnsteinUhlenbeck(System):
     units_x = "1"
     units_t = "1"
 
-    def __init__(self, drift=1.0, diffusion=0.5, mean0=2.0, cov0=0.1, t_span=(0.0, 1.0), dim=None):
-        d = _infer_dim(dim, drift, diffusion, mean0, cov0)
-        self.dim = d
-        self.drift = as_matrix(drift, d, "drift")
-        self.diffusion = check_diffusion(diffusion, d)
-        self.mean0 = as_vector(mean0, d, "mean0")
-        self.cov0 = as_matrix(cov0, d, "cov0", spd=True)
-        self.t_span = check_t_span(t_span)
-        self._params = {"drift": self.drift, "diffusion": self.diffusion, "mean0": self.mean0,
-                        "cov0": self.cov0, "t_span": list(self.t_span)}
+    drift: float | np.ndarray = 1.0
+    diffusion: float | np.ndarray = 0.5
+    mean0: float | np.ndarray = 2.0
+    cov0: float | np.ndarray = 0.1
+    t_span: tuple[float, float] = param((0.0, 1.0), check_t_span)
+    dim: int | None = None
+
+    def _setup(self) -> None:
+        self.dim = d = _infer_dim(self.dim, self.drift, self.diffusion, self.mean0, self.cov0)
+        self.drift = as_matrix(self.drift, d, "drift")
+        self.diffusion = check_diffusion(self.diffusion, d)
+        self.mean0 = as_vector(self.mean0, d, "mean0")
+        self.cov0 = as_matrix(self.cov0, d, "cov0", spd=True)
         self._cache: dict[float, tuple] = {}
         times = np.linspace(*self.t_span, _N_SYMMETRY_TIMES)
         asym = [self._pf_asymmetry(t) for t in times]  # also checks that Σ_t is SPD over the window
@@ -249,57 +243,52 @@ class OrnsteinUhlenbeck(System):
 
     def mean(self, t) -> np.ndarray:
         """μ_t = e^{-At} μ0, shape ``(d,)``."""
-        return self._state(check_time(t))[0].mean.copy()
+        return self._state(self._check_time(t))[0].mean.copy()
 
     def cov(self, t) -> np.ndarray:
         """Σ_t, shape ``(d, d)``."""
-        return self._state(check_time(t))[0].cov.copy()
+        return self._state(self._check_time(t))[0].cov.copy()
 
     def mean_dot(self, t) -> np.ndarray:
         """dμ_t/dt = -Aμ_t, shape ``(d,)``."""
-        return self._state(check_time(t))[1].copy()
+        return self._state(self._check_time(t))[1].copy()
 
     def cov_dot(self, t) -> np.ndarray:
         """dΣ_t/dt = -AΣ_t - Σ_tAᵀ + 2D, shape ``(d, d)``."""
-        return self._state(check_time(t))[2].copy()
+        return self._state(self._check_time(t))[2].copy()
 
     def am_matrix(self, t) -> np.ndarray:
         """S_t, the symmetric solution of S_tΣ_t + Σ_tS_t = Σ̇_t, shape ``(d, d)``."""
-        return self._state(check_time(t))[3].copy()
-
-    # -- protocol ------------------------------------------------------------------------------------------
-    def sample(self, t, n, rng=None) -> np.ndarray:
-        """Exact samples μ_t + L_t ξ, ξ ~ N(0, I), L_t the Cholesky factor of Σ_t. Shape ``(n, d)``."""
-        t, n, rng = check_time(t), check_count(n), as_rng(rng)
-        law = self._state(t)[0]
-        return rng.standard_normal((n, self.dim)) @ law.chol.T + law.mean
-
-    def log_density(self, t, x) -> np.ndarray:
-        """log N(x; μ_t, Σ_t), shape ``(n,)``."""
-        t, x = check_time(t), check_points(x, self.dim)
-        return self._state(t)[0].log_pdf(x)
+        return self._state(self._check_time(t))[3].copy()
 
     def score(self, t, x) -> np.ndarray:
         """∇log q_t(x) = -Σ_t^{-1}(x - μ_t), shape ``(n, d)``."""
-        t, x = check_time(t), check_points(x, self.dim)
+        t, x = self._checked(t, x)
         return -self._state(t)[0].log_pdf(x, with_precision=True)[1]
 
-    def velocity(self, t, x) -> np.ndarray:
-        """Probability-flow velocity -Ax + DΣ_t^{-1}(x - μ_t), shape ``(n, d)`` (a gradient only if
-        ``velocity_is_gradient``; otherwise use :meth:`am_velocity` as the truth)."""
-        t, x = check_time(t), check_points(x, self.dim)
+    # -- physics -------------------------------------------------------------------------------------------
+    def _sample(self, t, n, rng) -> np.ndarray:
+        """Exact samples μ_t + L_t ξ, ξ ~ N(0, I), L_t the Cholesky factor of Σ_t."""
+        law = self._state(t)[0]
+        return rng.standard_normal((n, self.dim)) @ law.chol.T + law.mean
+
+    def _log_density(self, t, x) -> np.ndarray:
+        """log N(x; μ_t, Σ_t)."""
+        return self._state(t)[0].log_pdf(x)
+
+    def _velocity(self, t, x) -> np.ndarray:
+        """Probability-flow velocity -Ax + DΣ_t^{-1}(x - μ_t) (a gradient only if ``velocity_is_gradient``;
+        otherwise use :meth:`am_velocity` as the truth)."""
         prec_dx = self._state(t)[0].log_pdf(x, with_precision=True)[1]
         return -x @ self.drift.T + prec_dx @ self.diffusion.T
 
-    def am_velocity(self, t, x) -> np.ndarray:
-        """AM target μ̇_t + S_t(x - μ_t), exact for any drift, shape ``(n, d)``."""
-        t, x = check_time(t), check_points(x, self.dim)
+    def _am_velocity(self, t, x) -> np.ndarray:
+        """AM target μ̇_t + S_t(x - μ_t), exact for any drift."""
         law, mu_dot, _, S = self._state(t)
         return mu_dot + (x - law.mean) @ S
 
-    def am_potential(self, t, x) -> np.ndarray:
-        """s*(t, x) = ½(x - μ_t)ᵀS_t(x - μ_t) + μ̇_tᵀx (up to a function of t), shape ``(n,)``."""
-        t, x = check_time(t), check_points(x, self.dim)
+    def _am_potential(self, t, x) -> np.ndarray:
+        """s*(t, x) = ½(x - μ_t)ᵀS_t(x - μ_t) + μ̇_tᵀx (up to a function of t)."""
         law, mu_dot, _, S = self._state(t)
         dx = x - law.mean
         return 0.5 * np.sum((dx @ S) * dx, axis=1) + x @ mu_dot

@@ -1,16 +1,17 @@
-"""Gaussian mixture under a symmetric, isotropic-noise Ornstein–Uhlenbeck flow (exact; SPEC §3.3)."""
+"""Gaussian mixture under a symmetric, isotropic-noise Ornstein–Uhlenbeck flow (exact; docs/theory.md#fokker-planck)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from amphys._checks import as_matrix, check_t_span
 from amphys.errors import InputError, describe
-from amphys.systems.base import System, as_matrix, as_rng, check_count, check_points, check_t_span, check_time
+from amphys.systems.base import System, param
 from amphys.systems.ou import GaussianLaw, check_diffusion, ou_transition
 
 __all__ = ["OUMixture"]
 
-#: PHYSICS.md §5, row OU-M: 8 components on a circle of radius 4, σ0 = 0.25, A = I, D = I, d = 2.
+#: Benchmark OU-M (docs/benchmarks.md): 8 components on a circle of radius 4, σ0 = 0.25, A = I, D = I, d = 2.
 _DEFAULT_K, _DEFAULT_RADIUS, _DEFAULT_SIGMA0 = 8, 4.0, 0.25
 
 
@@ -43,9 +44,10 @@ class OUMixture(System):
     diffusion : float or array_like, shape (d, d)
         δ >= 0, isotropic: a scalar, or a (d, d) multiple of the identity.
     weights : array_like, shape (K,), optional
-        Non-negative component weights with a positive sum (normalised here); default uniform.
+        Non-negative component weights with a positive sum (normalised for use; ``weights`` keeps them as given);
+        default uniform.
     means : array_like, shape (K, d), optional
-        Initial component means. Default (PHYSICS §5, OU-M): K = 8 points on the circle of radius 4 in d = 2.
+        Initial component means. Default (benchmark OU-M): K = 8 points on the circle of radius 4 in d = 2.
     covs : float or array_like, shape (K,), (d, d) or (K, d, d), optional
         Initial component covariances, SPD: a scalar or K scalars (multiples of I), one shared matrix, or K
         matrices. Default 0.25² I.
@@ -67,8 +69,41 @@ class OUMixture(System):
     units_t = "1"
     velocity_is_gradient = True
 
-    def __init__(self, drift=1.0, diffusion=1.0, weights=None, means=None, covs=None, t_span=(0.0, 1.0)):
-        means = _default_means() if means is None else means
+    drift: float | np.ndarray = 1.0
+    diffusion: float | np.ndarray = 1.0
+    weights: np.ndarray | None = None
+    means: np.ndarray | None = None
+    covs: float | np.ndarray | None = None
+    t_span: tuple[float, float] = param((0.0, 1.0), check_t_span)
+
+    def _setup(self) -> None:
+        self.means = self.means0 = self._check_means(_default_means() if self.means is None else self.means)
+        K, d = self.means.shape
+        self.dim = d
+        A = as_matrix(self.drift, d, "drift")
+        if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
+            raise InputError(
+                f"drift: expected a symmetric matrix, got {A.tolist()}; with a non-symmetric drift the "
+                "mixture's probability-flow velocity is not a gradient and its Action Matching target has no "
+                "closed form (use system 'ou' for a rotational drift with a Gaussian law)")
+        self.drift = 0.5 * (A + A.T)
+        D = check_diffusion(self.diffusion, d)
+        if not np.allclose(D, D[0, 0] * np.eye(d), rtol=1e-10, atol=1e-12):
+            raise InputError(
+                f"diffusion: expected a scalar or a multiple of the identity, got {D.tolist()}; with "
+                "anisotropic noise the mixture's velocity is not a gradient and has no closed-form Action "
+                "Matching target")
+        self.diffusion = self.delta = float(D[0, 0])
+        self.weights = self._check_weights(self.weights, K)
+        self._probs = self.weights / self.weights.sum()
+        self.covs = self.covs0 = self._check_covs(_DEFAULT_SIGMA0**2 if self.covs is None else self.covs, K, d)
+        self._log_w = np.log(self._probs, where=self._probs > 0, out=np.full(K, -np.inf))
+        self._cache: dict[float, tuple] = {}
+        for t in self.t_span:
+            self._state(t)  # every component covariance must be SPD over the window
+
+    @staticmethod
+    def _check_means(means) -> np.ndarray:
         try:
             mu0 = np.asarray(means, dtype=np.float64)
         except (TypeError, ValueError):
@@ -76,33 +111,7 @@ class OUMixture(System):
         if mu0.ndim != 2 or mu0.shape[0] < 1 or mu0.shape[1] < 1 or not np.all(np.isfinite(mu0)):
             raise InputError(f"means: expected a finite (K, d) array (for a 1-D mixture write [[-2], [2]]), "
                              f"got shape {mu0.shape}")
-        K, d = mu0.shape
-        self.dim = d
-        A = as_matrix(drift, d, "drift")
-        if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
-            raise InputError(
-                f"drift: expected a symmetric matrix, got {A.tolist()}; with a non-symmetric drift the "
-                "mixture's probability-flow velocity is not a gradient and its Action Matching target has no "
-                "closed form (use system 'ou' for a rotational drift with a Gaussian law)")
-        self.drift = 0.5 * (A + A.T)
-        D = check_diffusion(diffusion, d)
-        delta = float(np.trace(D)) / d
-        if not np.allclose(D, delta * np.eye(d), rtol=1e-10, atol=1e-12):
-            raise InputError(
-                f"diffusion: expected a scalar or a multiple of the identity, got {D.tolist()}; with "
-                "anisotropic noise the mixture's velocity is not a gradient and has no closed-form Action "
-                "Matching target")
-        self.delta = delta
-        self.weights = self._check_weights(weights, K)
-        self.means0 = mu0
-        self.covs0 = self._check_covs(_DEFAULT_SIGMA0**2 if covs is None else covs, K, d)
-        self.t_span = check_t_span(t_span)
-        self._params = {"drift": self.drift, "diffusion": self.delta, "weights": self.weights,
-                        "means": self.means0, "covs": self.covs0, "t_span": list(self.t_span)}
-        self._log_w = np.log(self.weights, where=self.weights > 0, out=np.full(K, -np.inf))
-        self._cache: dict[float, tuple] = {}
-        for t in self.t_span:
-            self._state(t)  # every component covariance must be SPD over the window
+        return mu0
 
     @staticmethod
     def _check_weights(weights, K: int) -> np.ndarray:
@@ -117,7 +126,7 @@ class OUMixture(System):
                              f"got shape {w.shape}")
         if np.any(w < 0) or w.sum() <= 0:
             raise InputError(f"weights: expected non-negative weights with a positive sum, got {w.tolist()}")
-        return w / w.sum()
+        return w
 
     @staticmethod
     def _check_covs(covs, K: int, d: int) -> np.ndarray:
@@ -161,11 +170,11 @@ class OUMixture(System):
 
     def component_means(self, t) -> np.ndarray:
         """μ_k(t), shape ``(K, d)``."""
-        return np.stack([law.mean for law in self._state(check_time(t))[0]])
+        return np.stack([law.mean for law in self._state(self._check_time(t))[0]])
 
     def component_covs(self, t) -> np.ndarray:
         """Σ_k(t), shape ``(K, d, d)``."""
-        return np.stack([law.cov for law in self._state(check_time(t))[0]])
+        return np.stack([law.cov for law in self._state(self._check_time(t))[0]])
 
     def _log_q_and_score(self, t: float, x: np.ndarray, want_score: bool = True):
         """log q_t(x) and ∇log q_t(x) in one pass over the components (streaming log-sum-exp: the running
@@ -190,34 +199,29 @@ class OUMixture(System):
         logq = top + np.log(total)
         return logq, (None if weighted is None else -weighted / total[:, None])
 
-    # -- protocol ------------------------------------------------------------------------------------------
-    def sample(self, t, n, rng=None) -> np.ndarray:
-        """Exact samples: component k ~ weights, then μ_k(t) + L_k(t) ξ. Shape ``(n, d)``."""
-        t, n, rng = check_time(t), check_count(n), as_rng(rng)
+    def score(self, t, x) -> np.ndarray:
+        """∇log q_t(x) = -Σ_k γ_k Σ_k(t)^{-1}(x - μ_k(t)), shape ``(n, d)``."""
+        return self._log_q_and_score(*self._checked(t, x))[1]
+
+    # -- physics -------------------------------------------------------------------------------------------
+    def _sample(self, t, n, rng) -> np.ndarray:
+        """Exact samples: component k ~ weights, then μ_k(t) + L_k(t) ξ."""
         laws, chol = self._state(t)
         mu = np.stack([law.mean for law in laws])
-        cdf = np.cumsum(self.weights)
+        cdf = np.cumsum(self._probs)
         comp = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(cdf) - 1)
         xi = rng.standard_normal((n, self.dim))
         return mu[comp] + np.einsum("nij,nj->ni", chol[comp], xi)
 
-    def log_density(self, t, x) -> np.ndarray:
-        """log q_t(x) = logsumexp_k [log w_k + log N(x; μ_k(t), Σ_k(t))], shape ``(n,)``."""
-        t, x = check_time(t), check_points(x, self.dim)
+    def _log_density(self, t, x) -> np.ndarray:
+        """log q_t(x) = logsumexp_k [log w_k + log N(x; μ_k(t), Σ_k(t))]."""
         return self._log_q_and_score(t, x, want_score=False)[0]
 
-    def score(self, t, x) -> np.ndarray:
-        """∇log q_t(x) = -Σ_k γ_k Σ_k(t)^{-1}(x - μ_k(t)), shape ``(n, d)``."""
-        t, x = check_time(t), check_points(x, self.dim)
-        return self._log_q_and_score(t, x)[1]
-
-    def velocity(self, t, x) -> np.ndarray:
-        """v = -Ax - δ∇log q_t (exact, a gradient, the AM target). Shape ``(n, d)``."""
-        t, x = check_time(t), check_points(x, self.dim)
+    def _velocity(self, t, x) -> np.ndarray:
+        """v = -Ax - δ∇log q_t (exact, a gradient, the AM target)."""
         return -x @ self.drift - self.delta * self._log_q_and_score(t, x)[1]
 
-    def am_potential(self, t, x) -> np.ndarray:
-        """s* = -½xᵀAx - δ log q_t(x), shape ``(n,)``."""
-        t, x = check_time(t), check_points(x, self.dim)
+    def _am_potential(self, t, x) -> np.ndarray:
+        """s* = -½xᵀAx - δ log q_t(x)."""
         log_q = self._log_q_and_score(t, x, want_score=False)[0]
         return -0.5 * np.sum((x @ self.drift) * x, axis=1) - self.delta * log_q

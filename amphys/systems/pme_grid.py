@@ -1,10 +1,10 @@
-"""Porous medium equation with general initial data on a grid, by conservative finite volumes (SPEC §3.2).
+"""Porous medium equation with general initial data on a grid, by conservative finite volumes.
 
 PDE: ∂_tρ = Δ(ρ^m), m > 1, x ∈ R^d (d = 1, 2), ρ ≥ 0 with compact support (finite propagation speed).
 Continuity form: ρv = −∇(ρ^m), so v = −∇P with pressure P = (m/(m−1)) ρ^{m−1}, a gradient (the AM
-target), zero outside the support. q_t = ρ_t / M with the conserved mass M (PHYSICS.md §1).
+target), zero outside the support. q_t = ρ_t / M with the conserved mass M (docs/theory.md#porous-medium).
 
-Scheme (PHYSICS.md §1, "General initial data"): cells of size h hold ρ_i; face flux
+Scheme (docs/theory.md#porous-medium, "General initial data"): cells of size h hold ρ_i; face flux
 F = −(ρ_{i+1}^m − ρ_i^m)/h, zero at the walls; explicit Euler with Δt = ``cfl``·Δt_max recomputed every
 step, Δt_max = 1/(2m max ρ^{m−1} Σ_a h_a^{−2}) (= h²/(2dm max ρ^{m−1}) for equal spacing), which makes
 the update monotone: ρ stays ≥ 0, obeys the maximum principle, and the mass is conserved to round-off
@@ -21,13 +21,14 @@ front (down to underflow); below ``density_threshold``·max ρ they count as out
 one with the same step rule (its last step is a linear interpolation between two steps of the scheme).
 
 Initial data (``initial``): "bumps" (default; d = 2: Barenblatt bumps of masses .4, .35, .25 at
-(−1, 0), (1, .4), (.2, −1.2), each at Barenblatt time .02, merging around t ≈ .3, PHYSICS.md §5 PME-M;
+(−1, 0), (1, .4), (.2, −1.2), each at Barenblatt time .02, merging around t ≈ .3, benchmark PME-M of
+docs/benchmarks.md;
 d = 1: masses .6 and .4 at −1 and 1), "barenblatt" (unit mass at the origin at Barenblatt time 0.1, so
 ρ(t) is the Barenblatt profile at time 0.1 + t), a callable ρ₀(x) on points ``(n, d)`` (point values at
 the cell centres), or a non-negative array on the grid. ρ is not normalised (the dynamics depend on the
 mass).
 
-Default: d = 2, m = 2, the bumps, t ∈ [0, 1], 256² cells on [−4, 4]² (the PHYSICS.md §5 row; L¹ error
+Default: d = 2, m = 2, the bumps, t ∈ [0, 1], 256² cells on [−4, 4]² (benchmark PME-M; L¹ error
 about 1.6e-4 by the measured order), about 2000 steps, 3–4 s on one core; d = 1: 512 cells on [−4, 4].
 Units: dimensionless.
 
@@ -37,13 +38,19 @@ Pattle (1959).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY
+
 import numpy as np
 from scipy.special import gammaln
 
-from amphys.errors import InputError, describe, unknown_name
-from amphys.systems._grid import make_grid
-from amphys.systems._gridsystem import GridSystem, check_frames
-from amphys.systems.base import check_t_span, positive
+from amphys._checks import check_t_span, positive
+from amphys.errors import InputError
+from amphys.systems.barenblatt import porous_exponent
+from amphys.systems.base import dimension, param
+from amphys.systems.grid.initial import check_initial_values, describe_initial, initial_values
+from amphys.systems.grid.mesh import make_grid
+from amphys.systems.grid.system import GridSystem, check_frames
 
 __all__ = ["PorousMediumGrid", "barenblatt_profile"]
 
@@ -53,10 +60,18 @@ _N_GRID = {1: 512, 2: 256}
 WALL_TOL = 1e-12
 
 
+def _cfl(value, name: str) -> float:
+    cfl = positive(value, name)
+    if cfl > 1:
+        raise InputError(f"{name}: expected a fraction of the stability bound in (0, 1], got {cfl}; above 1 the "
+                         "explicit scheme loses positivity")
+    return cfl
+
+
 def barenblatt_profile(x, tau: float, m: float, mass: float = 1.0, centre=None) -> np.ndarray:
     """Barenblatt–Pattle solution ρ(x, τ) = τ^{−α}(C − k|x − c|²τ^{−2β})_+^{1/(m−1)} of mass ``mass``, x ``(n, d)``.
 
-    α = d/(d(m−1)+2), β = α/d, k = β(m−1)/(2m), C from the mass (PHYSICS.md §1).
+    α = d/(d(m−1)+2), β = α/d, k = β(m−1)/(2m), C from the mass (docs/theory.md#porous-medium).
     """
     x = np.asarray(x, dtype=np.float64)
     d = x.shape[1]
@@ -102,70 +117,38 @@ class PorousMediumGrid(GridSystem):
     units_t = "1"
     velocity_is_gradient = True
 
-    def __init__(self, dim=2, m=2.0, initial="bumps", n_grid=None, box=None, t_span=(0.0, 1.0), *,
-                 n_frames=41, cfl=0.9, density_threshold=1e-10):
-        if isinstance(dim, bool) or dim not in (1, 2):
-            raise InputError(f"dim: expected 1 or 2, got {describe(dim)}")
-        self.dim = int(dim)
-        try:
-            m = float(m)
-        except (TypeError, ValueError):
-            raise InputError(f"m: expected a number > 1, got {describe(m)}") from None
-        if not (np.isfinite(m) and m > 1):
-            raise InputError(f"m: expected a finite exponent m > 1, got {m}; m = 1 is the heat equation "
-                             "(use the 'ou' system with drift 0)")
-        self.m = m
-        self.t_span = check_t_span(t_span)
-        self.n_frames = check_frames(n_frames)
-        self.cfl = positive(cfl, "cfl")
-        if self.cfl > 1:
-            raise InputError(f"cfl: expected a fraction of the stability bound in (0, 1], got {self.cfl}; "
-                             "above 1 the explicit scheme loses positivity")
-        self.density_threshold = positive(density_threshold, "density_threshold")
-        self.grid = make_grid(self.dim, n_grid, box, default_n=_N_GRID[self.dim], default_half_width=4.0,
+    dim: int = param(2, dimension(1, 2))
+    m: float = param(2.0, porous_exponent)
+    initial: str | Callable | np.ndarray = param("bumps", to_json=describe_initial)
+    n_grid: int | Sequence[int] | None = None
+    box: float | Sequence | None = None
+    t_span: tuple[float, float] = param((0.0, 1.0), check_t_span)
+    _: KW_ONLY
+    n_frames: int = param(41, check_frames)
+    cfl: float = param(0.9, _cfl)
+    density_threshold: float = param(1e-10, positive)
+
+    def _setup(self) -> None:
+        self.grid = make_grid(self.dim, self.n_grid, self.box, default_n=_N_GRID[self.dim], default_half_width=4.0,
                               periodic=False)
-        self._rho0 = self._initial(initial)
+        self.n_grid, self.box = self.grid.shape, self.grid.box.tolist()
+        self._rho0 = self._initial()
         self.mass = float(self._rho0.sum() * self.grid.cell_volume)
         self.n_steps = 0
-        self._params = dict(dim=self.dim, m=self.m, initial=initial if isinstance(initial, str) or
-                            callable(initial) else "array", n_grid=list(self.grid.shape),
-                            box=self.grid.box.tolist(), t_span=list(self.t_span), n_frames=self.n_frames,
-                            cfl=self.cfl, density_threshold=self.density_threshold)
 
-    def _initial(self, initial) -> np.ndarray:
+    def _initial(self) -> np.ndarray:
+        name, rho = initial_values(self.initial, self.grid, _INITIALS)
+        if name is None:
+            return rho
         pts = self.grid.points()
-        if isinstance(initial, str):
-            if initial not in _INITIALS:
-                raise unknown_name("initial data", initial, _INITIALS)
-            if initial == "barenblatt":
-                rho = barenblatt_profile(pts, 0.1, self.m)
-            elif self.dim == 2:
-                rho = sum(barenblatt_profile(pts, 0.02, self.m, mk, c) for mk, c in
-                          [(0.4, (-1.0, 0.0)), (0.35, (1.0, 0.4)), (0.25, (0.2, -1.2))])
-            else:
-                rho = sum(barenblatt_profile(pts, 0.02, self.m, mk, (c,)) for mk, c in [(0.6, -1.0), (0.4, 1.0)])
-            rho = rho.reshape(self.grid.shape)
-        elif callable(initial):
-            try:
-                rho = np.asarray(initial(pts), dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"initial: calling it on the cell centres failed: {exc}") from exc
-            if rho.shape != (self.grid.size,):
-                raise InputError(f"initial: expected ρ₀(x) of shape ({self.grid.size},), got shape {rho.shape}")
-            rho = rho.reshape(self.grid.shape)
+        if name == "barenblatt":
+            rho = barenblatt_profile(pts, 0.1, self.m)
+        elif self.dim == 2:
+            rho = sum(barenblatt_profile(pts, 0.02, self.m, mk, c) for mk, c in
+                      [(0.4, (-1.0, 0.0)), (0.35, (1.0, 0.4)), (0.25, (0.2, -1.2))])
         else:
-            try:
-                rho = np.array(initial, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise InputError(f"initial: expected one of {list(_INITIALS)}, a callable or an array of shape "
-                                 f"{self.grid.shape}, got {describe(initial)}") from None
-            if rho.shape != self.grid.shape:
-                raise InputError(f"initial: expected an array of the grid's shape {self.grid.shape}, "
-                                 f"got shape {rho.shape}")
-        if not np.all(np.isfinite(rho)) or rho.min() < 0 or not rho.max() > 0:
-            raise InputError("initial: expected finite, non-negative values with positive mass; got "
-                             f"min {np.nanmin(rho):.3g}, max {np.nanmax(rho):.3g}")
-        return rho
+            rho = sum(barenblatt_profile(pts, 0.02, self.m, mk, (c,)) for mk, c in [(0.6, -1.0), (0.4, 1.0)])
+        return check_initial_values(rho.reshape(self.grid.shape))
 
     # -- scheme -----------------------------------------------------------------------------------------------
     def max_step(self, rho: np.ndarray) -> float:
@@ -215,8 +198,7 @@ class PorousMediumGrid(GridSystem):
     @property
     def mass_drift(self) -> float:
         """Largest relative change of the mass over the checkpoints (round-off)."""
-        _ = self.frames
-        return self._mass_drift
+        return self._recorded("mass_drift")
 
     def _check_wall(self, rho: np.ndarray, t: float) -> None:
         wall = self.grid.boundary_max(rho)

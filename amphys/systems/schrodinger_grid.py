@@ -1,10 +1,10 @@
-"""Schrödinger equation on a periodic grid by split-step Fourier (SPEC §3.6, PHYSICS.md §3).
+"""Schrödinger equation on a periodic grid by split-step Fourier (docs/theory.md#schrodinger).
 
 PDE: iħ∂_tψ = −(ħ²/2m)Δψ + V(x)ψ in d = 1, 2, 3 on a periodic box (the box must hold the state: |ψ|
 small on its faces, else the state wraps around). q_t = |ψ|², continuity ∂_t q + ∇·j = 0 with
 j = (ħ/m) Im(ψ̄∇ψ); Bohmian velocity v = j/q = (ħ/m)∇arg ψ.
 
-Scheme: Strang splitting (:class:`amphys.systems._splitstep.SplitStep`): unitary, norm conserved to
+Scheme: Strang splitting (:class:`amphys.systems.schrodinger.splitstep.SplitStep`): unitary, norm conserved to
 round-off, global error O(Δt²), spectral in space. For the fields, ψ and ∇ψ are evaluated spectrally
 (trigonometric interpolation, exact for a band-limited ψ) on a grid ``refine`` times finer; q and j there
 are interpolated multilinearly to any point (error O((h/refine)²)) and divided; v is set to 0 where
@@ -38,14 +38,21 @@ Numer. Anal. 5, 506 (1968).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY
+from functools import partial
+
 import numpy as np
 
-from amphys.errors import InputError, describe, unknown_name
-from amphys.systems._grid import make_grid, warn
-from amphys.systems._gridsystem import GridSystem, check_frames, frame_steps
-from amphys.systems._potentials import potential_on, resolve_potential
-from amphys.systems._splitstep import SplitStep
-from amphys.systems.base import as_vector, check_t_span, positive
+from amphys._checks import as_vector, check_int, check_t_span, positive
+from amphys.errors import InputError
+from amphys.systems.base import dimension, param
+from amphys.systems.grid.initial import describe_initial, initial_values
+from amphys.systems.grid.mesh import make_grid
+from amphys.systems.grid.potentials import potential_on, resolve_potential
+from amphys.systems.grid.system import GridSystem, check_frames, frame_steps
+from amphys.systems.grid.unresolved import warn
+from amphys.systems.schrodinger.splitstep import SplitStep
 
 __all__ = ["SchrodingerGrid"]
 
@@ -121,46 +128,42 @@ class SchrodingerGrid(GridSystem):
     units_x = "1 (units of hbar and m; bohr for hbar = m = 1)"
     units_t = "1 (units of hbar and m; hbar/hartree for hbar = m = 1)"
 
-    def __init__(self, dim=2, potential="double-well", initial="packet", n_grid=None, box=None, dt=None,
-                 t_span=(0.0, 4.0), *, mass=1.0, hbar=1.0, x0=None, p0=None, sigma0=None, n_frames=41,
-                 density_threshold=1e-8, relax_steps=20000, refine=None):
-        if isinstance(dim, bool) or dim not in (1, 2, 3):
-            raise InputError(f"dim: expected 1, 2 or 3, got {describe(dim)}")
-        self.dim = int(dim)
-        pot_name, self._V = resolve_potential(potential, _POTENTIALS)
+    dim: int = param(2, dimension(1, 2, 3))
+    potential: str | Callable = "double-well"
+    initial: str | Callable | np.ndarray = param("packet", to_json=describe_initial)
+    n_grid: int | Sequence[int] | None = None
+    box: float | Sequence | None = None
+    dt: float | None = None
+    t_span: tuple[float, float] = param((0.0, 4.0), check_t_span)
+    _: KW_ONLY
+    mass: float = param(1.0, positive)
+    hbar: float = param(1.0, positive)
+    x0: float | Sequence[float] | None = None
+    p0: float | Sequence[float] | None = None
+    sigma0: float | Sequence[float] | None = None
+    n_frames: int = param(41, check_frames)
+    density_threshold: float = param(1e-8, positive)
+    relax_steps: int = param(20000, partial(check_int, low=1))
+    refine: int | None = None
+
+    def _setup(self) -> None:
+        pot_name, self._V = resolve_potential(self.potential, _POTENTIALS)
         defaults = _DEFAULTS[pot_name if pot_name in _DEFAULTS else "callable"]
-        self.t_span = check_t_span(t_span)
-        self.mass = positive(mass, "mass")
-        self.hbar = positive(hbar, "hbar")
-        self.n_frames = check_frames(n_frames)
-        self.density_threshold = positive(density_threshold, "density_threshold")
-        self.grid = make_grid(self.dim, n_grid, box, default_n=defaults["n"][self.dim],
+        self.grid = make_grid(self.dim, self.n_grid, self.box, default_n=defaults["n"][self.dim],
                               default_half_width=_per_axis(defaults["width"], self.dim), periodic=True)
-        self.x0 = as_vector(_per_axis(defaults["x0"], self.dim) if x0 is None else x0, self.dim, "x0")
-        self.p0 = as_vector(_per_axis(defaults["p0"], self.dim) if p0 is None else p0, self.dim, "p0")
-        self.sigma0 = as_vector(defaults["sigma0"] if sigma0 is None else sigma0, self.dim, "sigma0")
+        self.n_grid, self.box = self.grid.shape, self.grid.box.tolist()
+        self.x0 = as_vector(_per_axis(defaults["x0"], self.dim) if self.x0 is None else self.x0, self.dim, "x0")
+        self.p0 = as_vector(_per_axis(defaults["p0"], self.dim) if self.p0 is None else self.p0, self.dim, "p0")
+        self.sigma0 = as_vector(defaults["sigma0"] if self.sigma0 is None else self.sigma0, self.dim, "sigma0")
         if np.any(self.sigma0 <= 0):
             raise InputError(f"sigma0: expected positive widths, got {self.sigma0.tolist()}")
-        if isinstance(relax_steps, bool) or not isinstance(relax_steps, (int, np.integer)) or relax_steps < 1:
-            raise InputError(f"relax_steps: expected a positive integer, got {describe(relax_steps)}")
-        self.relax_steps = int(relax_steps)
-        if refine is None:
-            refine = _REFINE[self.dim]
-        if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or not 1 <= refine <= 8:
-            raise InputError(f"refine: expected an integer from 1 to 8, got {describe(refine)}")
-        self.refine = int(refine)
+        self.refine = check_int(_REFINE[self.dim] if self.refine is None else self.refine, "refine", low=1, high=8)
         #: the step used: the largest ≤ ``dt`` that divides the checkpoint spacing
-        self.steps_per_frame, self.dt = frame_steps(self.t_span, self.n_frames, dt, _DT[self.dim])
+        self.steps_per_frame, self.dt = frame_steps(self.t_span, self.n_frames, self.dt, _DT[self.dim])
         V = potential_on(self._V, self.grid.points(), self.grid.shape)
         self.propagator = SplitStep(self.grid, V, self.dt, mass=self.mass, hbar=self.hbar)
-        self._initial_kind, self._psi0 = self._initial(initial)
-        params_initial = initial if isinstance(initial, str) or callable(initial) else "array"
-        self._params = dict(dim=self.dim, potential=potential, initial=params_initial,
-                            n_grid=list(self.grid.shape), box=self.grid.box.tolist(), dt=self.dt,
-                            t_span=list(self.t_span), mass=self.mass, hbar=self.hbar, x0=self.x0.tolist(),
-                            p0=self.p0.tolist(), sigma0=self.sigma0.tolist(), n_frames=self.n_frames,
-                            density_threshold=self.density_threshold, relax_steps=self.relax_steps,
-                            refine=self.refine)
+        name, psi = initial_values(self.initial, self.grid, _INITIALS, kind="wavefunction", what="initial state")
+        self._psi0 = self._packet(self.p0) if name == "packet" else psi      # None for "ground": relaxed later
         self._check_phase()
 
     # -- set-up -----------------------------------------------------------------------------------------------
@@ -170,32 +173,6 @@ class SchrodingerGrid(GridSystem):
             s = self.sigma0[a]
             log += -0.25 * np.log(2 * np.pi * s**2) - (xa - self.x0[a]) ** 2 / (4 * s**2) + 1j * p0[a] * xa / self.hbar
         return np.exp(log)
-
-    def _initial(self, initial):
-        if isinstance(initial, str):
-            if initial not in _INITIALS:
-                raise unknown_name("initial state", initial, _INITIALS)
-            return initial, (self._packet(self.p0) if initial == "packet" else None)
-        if callable(initial):
-            try:
-                psi = np.asarray(initial(self.grid.points()), dtype=np.complex128)
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"initial: calling it on the grid points failed: {exc}") from exc
-            if psi.shape != (self.grid.size,):
-                raise InputError(f"initial: expected ψ₀(x) of shape ({self.grid.size},), got shape {psi.shape}")
-            psi = psi.reshape(self.grid.shape)
-        else:
-            try:
-                psi = np.asarray(initial, dtype=np.complex128)
-            except (TypeError, ValueError):
-                raise InputError(f"initial: expected one of {list(_INITIALS)}, a callable or a complex array of "
-                                 f"shape {self.grid.shape}, got {describe(initial)}") from None
-            if psi.shape != self.grid.shape:
-                raise InputError(f"initial: expected a complex array of the grid's shape {self.grid.shape}, "
-                                 f"got shape {psi.shape}")
-        if not np.all(np.isfinite(psi)) or not np.any(psi != 0):
-            raise InputError("initial: expected finite values, not all zero")
-        return "user", psi
 
     def _check_phase(self) -> None:
         psi = self._psi0 if self._psi0 is not None else self._packet(np.zeros(self.dim))
@@ -240,14 +217,12 @@ class SchrodingerGrid(GridSystem):
     @property
     def edge_ratio(self) -> float:
         """Largest |ψ|² on the box faces relative to max |ψ|², over the checkpoints."""
-        _ = self.frames
-        return self._edge_ratio
+        return self._recorded("edge_ratio")
 
     @property
     def nyquist_ratio(self) -> float:
         """Largest |ψ̂| on the Nyquist planes relative to max |ψ̂|, over the checkpoints."""
-        _ = self.frames
-        return self._nyquist_ratio
+        return self._recorded("nyquist_ratio")
 
     @property
     def ground_energy(self) -> float:
@@ -269,10 +244,7 @@ class SchrodingerGrid(GridSystem):
     # -- extras -----------------------------------------------------------------------------------------------
     def wavefunction(self, t) -> np.ndarray:
         """ψ on the grid at time ``t`` (complex, normalised: Σ|ψ|² h^d = 1)."""
-        t = self._check_t(t)
-        times = self.frame_times
-        k = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1))
-        return self.frames[k].copy() if t == times[k] else self._advance(self.frames[k], float(times[k]), t)
+        return self._state_at(self._check_time(t)).copy()
 
     @property
     def vortex_counts(self) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Strang split-step Fourier propagator for iħ∂_tψ = −(ħ²/2m)Δψ + Vψ on a periodic grid (PHYSICS.md §3).
+"""Strang split-step Fourier propagator for iħ∂_tψ = −(ħ²/2m)Δψ + Vψ on a periodic grid (docs/theory.md#schrodinger).
 
 One step of size Δt is ψ ← e^{−iVΔt/2ħ} F⁻¹[e^{−iħ|k|²Δt/2m} F[e^{−iVΔt/2ħ} ψ]], k = 2π·fftfreq(N, Δx):
 unitary (norm conserved to round-off), second order in Δt (global error O(Δt²), with a constant set by
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft as sfft
 
-from amphys.systems._grid import Grid
+from amphys.systems.grid.mesh import Grid
 
 __all__ = ["SplitStep"]
 

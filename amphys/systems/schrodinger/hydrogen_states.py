@@ -1,4 +1,4 @@
-"""The two hydrogen superpositions of ``hydrogen``, in atomic units (private; PHYSICS §3 items 4-5).
+"""The two hydrogen superpositions of ``hydrogen``, in atomic units (docs/theory.md#schrodinger).
 
 Each state is ψ = (ψ_A e^{-iE_A t} + e^{iφ} ψ_B e^{-iE_B t})/√2 with real-radial eigenstates ψ_A, ψ_B and a
 relative phase φ. The classes evaluate in forms that stay finite far out (common exponential factors pulled
@@ -8,9 +8,11 @@ drawn exactly), accepted with probability |ψ|²/(|ψ_A|² + |ψ_B|²) <= 1; the
 
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
-from amphys.systems._schrodinger import node_safe_divide
+from amphys.systems.schrodinger.wave import WaveState, node_safe_divide
 
 __all__ = ["PaperState", "S2pzState", "energy"]
 
@@ -51,12 +53,20 @@ def _radius_and_unit(x):
     return r, x / safe[:, None]           # r̂ = 0 at the origin (where the cusp leaves ∇r undefined)
 
 
-class _TwoState:
+class _TwoState(WaveState):
+    """Abstract: (ψ_A e^{-iE_A t} + e^{iφ} ψ_B e^{-iE_B t})/√2 with an envelope sampler; a final state gives the
+    energies, exact draws from |ψ_A|² and |ψ_B|² and the acceptance |ψ|²/(|ψ_A|² + |ψ_B|²)."""
+
     E_A: float
     E_B: float
+    dim = 3
 
     def __init__(self, relative_phase: float):
         self.phase = float(relative_phase)
+
+    @abc.abstractmethod
+    def accept(self, t, x):
+        """Acceptance probability |ψ(x, t)|²/(|ψ_A(x)|² + |ψ_B(x)|²) of proposals ``x``."""
 
     def sample(self, t, n, rng, batch=1 << 20):
         out = np.empty((n, 3))
@@ -85,6 +95,7 @@ class PaperState(_TwoState):
     """
 
     E_A, E_B = energy(3), energy(2)
+    velocity_is_gradient = False      # vortex lines where h = 0
     C_A = 1.0 / (81.0 * np.sqrt(np.pi))
     C_B = 1.0 / np.sqrt(32.0 * np.pi)
     draw_a = staticmethod(_draw_3d_m1)
@@ -121,7 +132,7 @@ class PaperState(_TwoState):
 
 
 class S2pzState(_TwoState):
-    r"""ψ = (φ_1s e^{-iE_1 t} + e^{iφ} φ_2pz e^{-iE_2 t})/√2, atomic units (PHYSICS §3 item 4).
+    r"""ψ = (φ_1s e^{-iE_1 t} + e^{iφ} φ_2pz e^{-iE_2 t})/√2, atomic units (docs/theory.md#schrodinger).
 
     φ_1s = e^{-r}/√π, φ_2pz = z e^{-r/2}/√(32π); u = φ_2pz/φ_1s = z e^{r/2}/(4√2), θ = φ - Δt,
     Δ = E_2 - E_1 = 3/8.

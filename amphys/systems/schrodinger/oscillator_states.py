@@ -1,34 +1,118 @@
-"""Eigenstate superpositions of the isotropic harmonic oscillator (private; used by ``harmonic``).
+"""The four states of the isotropic harmonic oscillator behind ``amphys.systems.get("harmonic", state=...)``.
 
-Lengths are scaled by the oscillator length ℓ = sqrt(ħ/(mω)), ξ = x/ℓ; ψ(x) = ℓ^{-d/2} ψ_ξ(ξ). Both classes
-implement psi, log_density, velocity, sample on arrays already validated by the public class.
+Each is a small final :class:`~amphys.systems.schrodinger.wave.WaveState` of iħ∂_tψ = -(ħ²/2m)Δψ + ½mω²|x|²ψ,
+built as ``State(dim, omega, mass, hbar, **own)`` where ``own`` are the state's own parameters (None: the default).
+What the ``harmonic`` system reads from a state class:
+
+- ``parameters``: the names of its own parameters (kept, checked, as attributes of the state);
+- ``dims``: the dimensions it exists in;
+- ``default_span(omega)``: its default time window.
+
+Lengths are scaled by the oscillator length ℓ = sqrt(ħ/(mω)), ξ = x/ℓ; ψ(x) = ℓ^{-d/2} ψ_ξ(ξ).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from amphys.systems._schrodinger import (
+from amphys._checks import as_vector
+from amphys.errors import InputError, describe
+from amphys.systems.schrodinger.gaussian import GaussianState
+from amphys.systems.schrodinger.hermite import (
     HermiteDensitySampler,
     hermite_monomials,
-    node_safe_divide,
     polynomial_phase,
     scaled_hermite,
 )
+from amphys.systems.schrodinger.wave import WaveState, node_safe_divide
 
-__all__ = ["Superposition", "Vortex"]
+__all__ = ["Coherent", "Squeezed", "Superposition", "Vortex", "DEFAULT_SQUEEZE", "MAX_EIGENSTATES"]
+
+#: The default squeeze gives σ_0 = 0.4 at ħ = m = ω = 1 (benchmark S-HO (a), docs/benchmarks.md).
+DEFAULT_SQUEEZE = 0.4 * np.sqrt(2.0)
+MAX_EIGENSTATES = 24
 
 
-class Superposition:
-    """ψ = [Σ_k c_k φ_k(ξ_1) e^{-iω(k+½)t}] Π_{j≥2} φ_0(ξ_j) e^{-iωt/2}, real c with Σc_k² = 1.
+def _one_period(omega: float) -> tuple[float, float]:
+    return (0.0, 2.0 * np.pi / omega)
+
+
+def _centre(dim: int, x0, p0):
+    """x0 (default (2, 0, ...), benchmark S-HO (a)) and p0 (default 0) as vectors of length ``dim``."""
+    return (as_vector(x0, dim, "x0") if x0 is not None else np.eye(dim)[0] * 2.0,
+            as_vector(p0 if p0 is not None else 0.0, dim, "p0"))
+
+
+class Coherent(GaussianState):
+    """A displaced ground state: per axis ψ_0 = (2πσ_c²)^{-1/4} exp(-(x - x_0)²/(4σ_c²) + i p_0(x - x_0)/ħ),
+    σ_c = sqrt(ħ/(2mω)). q_t = N(x_c(t), σ_c² I), x_c = x_0 cos ωt + (p_0/(mω)) sin ωt; v = ẋ_c (uniform)."""
+
+    parameters, dims, default_span = ("x0", "p0"), (1, 2, 3), staticmethod(_one_period)
+
+    def __init__(self, dim: int, omega: float, mass: float, hbar: float, *, x0=None, p0=None):
+        x0, p0 = _centre(dim, x0, p0)
+        super().__init__(x0, p0, np.full(dim, np.sqrt(hbar / (2.0 * mass * omega))), omega, mass, hbar)
+
+
+class Squeezed(GaussianState):
+    """The coherent state with σ_0 = squeeze · σ_c per axis: q_t = N(x_c, σ_t²) with
+    σ_t² = σ_0² cos²ωt + (ħ/(2mωσ_0))² sin²ωt (breathing at 2ω); v = ẋ_c + (x - x_c) σ̇/σ. ``squeeze = 1`` is the
+    coherent state."""
+
+    parameters, dims, default_span = ("x0", "p0", "squeeze"), (1, 2, 3), staticmethod(_one_period)
+
+    def __init__(self, dim: int, omega: float, mass: float, hbar: float, *, x0=None, p0=None, squeeze=None):
+        x0, p0 = _centre(dim, x0, p0)
+        self.squeeze = as_vector(squeeze if squeeze is not None else DEFAULT_SQUEEZE, dim, "squeeze")
+        if np.any(self.squeeze <= 0):
+            raise InputError(
+                f"squeeze: expected positive values (σ_0 / sqrt(ħ/2mω)), got {self.squeeze.tolist()}")
+        sigma_c = np.sqrt(hbar / (2.0 * mass * omega))
+        super().__init__(x0, p0, self.squeeze * sigma_c, omega, mass, hbar)
+
+
+def _coefficients(coefficients) -> np.ndarray:
+    """Real c_0..c_N, N < 24, not all zero; entries below 1e-12 of the largest set to zero (they would only spoil
+    the roots). Default (1, 1). Not normalised (the state normalises)."""
+    if coefficients is None:
+        return np.array([1.0, 1.0])
+    try:
+        c = np.asarray(coefficients)
+    except (TypeError, ValueError):
+        c = None
+    if c is None or c.ndim != 1 or c.size == 0 or not np.issubdtype(c.dtype, np.number):
+        raise InputError(
+            f"coefficients: expected a 1-D sequence of real numbers, got {describe(coefficients)}")
+    if np.iscomplexobj(c):
+        raise InputError("coefficients: expected real coefficients (a real superposition), got complex")
+    c = c.astype(np.float64)
+    if c.size > MAX_EIGENSTATES:
+        raise InputError(f"coefficients: at most {MAX_EIGENSTATES} eigenstates "
+                         f"(φ_0..φ_{MAX_EIGENSTATES - 1}) are supported, got {c.size}")
+    if not np.all(np.isfinite(c)) or not np.any(c != 0):
+        raise InputError(f"coefficients: expected finite values, not all zero, got {c.tolist()}")
+    return np.where(np.abs(c) < 1e-12 * np.abs(c).max(), 0.0, c)
+
+
+class Superposition(WaveState):
+    """ψ = [Σ_k c_k φ_k(ξ_1) e^{-iω(k+½)t}] Π_{j≥2} φ_0(ξ_j) e^{-iωt/2}, real c normalised to Σc_k² = 1
+    (``coefficients``; default (1, 1)/√2), φ_k the Hermite functions; the other axes in the ground state.
 
     Writing φ_k = h_k φ_0 (h_k = H_k/sqrt(2^k k!)), ψ = ℓ^{-d/2} Π_j φ_0(ξ_j) e^{-iωdt/2} P(ξ_1, t) with the
     polynomial P = Σ_k c_k h_k(ξ_1) e^{-iωkt}. Hence log q = -(d/2) log π - |ξ|² + log|P|² - d log ℓ, and only
     the first velocity component is non-zero: v_1 = (ħ/(mℓ)) Im(∂_ξ P / P), with h_k' = sqrt(2k) h_{k-1}.
     """
 
-    def __init__(self, coefficients: np.ndarray, dim: int, omega: float, mass: float, hbar: float):
-        self.c = np.asarray(coefficients, dtype=np.float64)
+    parameters, dims = ("coefficients",), (1, 2, 3)
+
+    @staticmethod
+    def default_span(omega: float) -> tuple[float, float]:
+        """(π/6, 5π/6)/ω: away from the node instants nπ/ω of the two-state default."""
+        return (np.pi / (6.0 * omega), 5.0 * np.pi / (6.0 * omega))
+
+    def __init__(self, dim: int, omega: float, mass: float, hbar: float, *, coefficients=None):
+        self.coefficients = _coefficients(coefficients)
+        self.c = self.coefficients / np.sqrt(np.sum(self.coefficients * self.coefficients))
         self.kmax = self.c.size - 1
         self.dim, self.omega, self.mass, self.hbar = dim, omega, mass, hbar
         self.ell = np.sqrt(hbar / (mass * omega))
@@ -80,7 +164,8 @@ class Superposition:
         return (self.hbar / self.mass) * polynomial_phase(weights @ self._monomials, x[:, 0] / self.ell)
 
     def sample(self, t, n, rng):
-        """Envelope rejection (PHYSICS §3): |ψ|² <= K Σ_k c_k²|φ_k|² over K non-zero terms; acceptance 1/K."""
+        """Envelope rejection (docs/theory.md#schrodinger): |ψ|² <= K Σ_k c_k²|φ_k|² over K non-zero terms;
+        acceptance 1/K."""
         act = self._active
         probs = self.c[act] ** 2
         probs = probs / probs.sum()
@@ -108,7 +193,7 @@ class Superposition:
         return out * self.ell
 
 
-class Vortex:
+class Vortex(WaveState):
     """2D: ψ = (φ_00 e^{-iωt} + φ_+ e^{-2iωt})/√2, φ_00 = e^{-|ξ|²/2}/√π, φ_+ = (ξ_1 + iξ_2) e^{-|ξ|²/2}/√π.
 
     So ψ = ℓ^{-1} (2π)^{-1/2} e^{-|ξ|²/2} e^{-iωt} w with w = 1 + (ξ_1 + iξ_2) e^{-iωt}: a vortex (a node with
@@ -116,9 +201,11 @@ class Vortex:
     ∇_ξ w = e^{-iωt}(1, i).
     """
 
-    dim = 2
+    parameters, dims, default_span = (), (2,), staticmethod(_one_period)
+    velocity_is_gradient = False
 
-    def __init__(self, omega: float, mass: float, hbar: float):
+    def __init__(self, dim: int, omega: float, mass: float, hbar: float):
+        self.dim = 2
         self.omega, self.mass, self.hbar = omega, mass, hbar
         self.ell = np.sqrt(hbar / (mass * omega))
 

@@ -4,8 +4,8 @@ All act on points ``(n, d)`` and return ``(n,)``; units are those of the system 
 
 - ``free``: V = 0.
 - ``harmonic``: V = ½|x|² (unit frequency for unit mass; other stiffness via a callable).
-- ``double-well``: V = (x₁² − 1)² + ½ Σ_{i≥2} x_i² (barrier of height 1 at x₁ = 0, minima at x₁ = ±1; SPEC
-  §3.4).
+- ``double-well``: V = (x₁² − 1)² + ½ Σ_{i≥2} x_i² (barrier of height 1 at x₁ = 0, minima at x₁ = ±1;
+  docs/theory.md#fokker-planck).
 - ``softened-coulomb``: V = −1/√(|x|² + a²) with a = 1 (soft-core Coulomb; bound states without the
   singularity).
 """
@@ -16,7 +16,7 @@ import numpy as np
 
 from amphys.errors import InputError, describe, unknown_name
 
-__all__ = ["POTENTIALS", "resolve_potential", "SOFTENING"]
+__all__ = ["POTENTIALS", "resolve_potential", "potential_on", "SOFTENING"]
 
 SOFTENING = 1.0
 

@@ -1,4 +1,4 @@
-"""Shared machinery of the numerical systems (SPEC §3.2, §3.4, §3.6): lazy solve, checkpoints, fields.
+"""Shared machinery of the numerical systems (pme-grid, fp-grid, schrodinger-grid): lazy solve, checkpoints, fields.
 
 A grid system solves its PDE once, on first use, and keeps the state at ``n_frames`` checkpoint times
 evenly spaced over ``t_span``. The state at any other time ``t`` is obtained by advancing the nearest
@@ -10,9 +10,9 @@ From a state, a subclass gives the density values ``q ≥ 0`` at the centres of 
 flux ``j = q v`` (on the same grid, or per axis on a staggered face grid). Then
 
 - ``log_density(t, x)`` is the log of the multilinear interpolant of ``q`` (normalised to integrate to 1);
-- ``sample(t, n, rng)`` draws exactly from that interpolant (:class:`amphys.systems._grid.GridDensity`);
-- ``velocity(t, x) = j(x)/q(x)`` with ``j`` and ``q`` interpolated separately (PHYSICS.md §3), set to 0
-  where ``q(x) < density_threshold · max q`` and outside the grid's domain. ``masked_mass_fraction``
+- ``sample(t, n, rng)`` draws exactly from that interpolant (:class:`amphys.systems.grid.density.GridDensity`);
+- ``velocity(t, x) = j(x)/q(x)`` with ``j`` and ``q`` interpolated separately (docs/theory.md#schrodinger), set
+  to 0 where ``q(x) < density_threshold · max q`` and outside the grid's domain. ``masked_mass_fraction``
   reports the largest probability mass, over the checkpoints, of the cells below that threshold.
 """
 
@@ -24,11 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amphys.errors import InputError, describe
-from amphys.systems._grid import Grid, GridDensity, interpolate
-from amphys.systems.base import System, as_rng, check_count, check_points, check_time, positive
+from amphys._checks import check_int, positive
+from amphys.errors import InputError
+from amphys.systems.base import System
+from amphys.systems.grid.density import GridDensity
+from amphys.systems.grid.interpolate import interpolate
+from amphys.systems.grid.mesh import Grid
 
-__all__ = ["GridSystem", "GridFields", "check_frames"]
+__all__ = ["GridSystem", "GridFields", "check_frames", "frame_steps"]
 
 _CACHE = 4
 
@@ -59,10 +62,9 @@ class GridFields:
         return q, j
 
 
-def check_frames(n_frames) -> int:
-    if isinstance(n_frames, bool) or not isinstance(n_frames, (int, np.integer)) or n_frames < 2:
-        raise InputError(f"n_frames: expected an integer ≥ 2 (checkpoints over t_span), got {describe(n_frames)}")
-    return int(n_frames)
+def check_frames(n_frames, name: str = "n_frames") -> int:
+    """A number of checkpoints over t_span: an integer ≥ 2."""
+    return check_int(n_frames, name, low=2)
 
 
 def frame_steps(t_span, n_frames: int, dt, default_dt: float) -> tuple[int, float]:
@@ -81,13 +83,13 @@ def frame_steps(t_span, n_frames: int, dt, default_dt: float) -> tuple[int, floa
 
 
 class GridSystem(System):
-    """Base of the grid systems. Subclasses set ``grid``, ``dim``, ``t_span``, ``n_frames``,
-    ``density_threshold`` and implement ``_solve``, ``_advance`` and ``_fields``."""
+    """Abstract base of the grid systems. A final grid system declares ``dim``, ``t_span``, ``n_frames`` and
+    ``density_threshold`` among its parameters, sets ``self.grid`` in ``_setup`` and writes ``_solve``,
+    ``_advance`` and ``_fields``; sampling, density and velocity follow (module docstring). Times outside
+    ``t_span`` are refused: the solution is computed there only."""
 
-    grid: Grid
-    n_frames: int
-    density_threshold: float = 1e-8
-    sample_method: str = "multilinear"
+    #: how :meth:`sample` draws from the grid density (see :class:`~amphys.systems.grid.density.GridDensity`)
+    sample_method = "multilinear"
 
     # -- to implement ---------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -125,6 +127,11 @@ class GridSystem(System):
             self._masked = max(self._masked_fraction(self._density(s)) for s in self.frames)
         return self._masked
 
+    def _recorded(self, name: str):
+        """A number the solve records as ``self._<name>`` (solving first if needed)."""
+        _ = self.frames
+        return getattr(self, f"_{name}")
+
     def _density(self, state) -> np.ndarray:
         """Density values of a state (for diagnostics); subclasses may give a cheaper one than ``_fields``."""
         return self._fields(state)[1]
@@ -133,25 +140,31 @@ class GridSystem(System):
         total = q.sum()
         return float(q[q < self.density_threshold * q.max()].sum() / total) if total > 0 else 1.0
 
-    def _check_t(self, t) -> float:
-        t = check_time(t)
+    def _check_time(self, t, name: str = "t") -> float:
+        t = super()._check_time(t, name)
         t0, t1 = self.t_span
         tol = 1e-12 * (t1 - t0)
         if not t0 - tol <= t <= t1 + tol:
-            raise InputError(f"t: expected a time in t_span [{t0}, {t1}] (the solution is computed there), got {t}")
+            raise InputError(f"{name}: expected a time in t_span [{t0}, {t1}] (the solution is computed there), "
+                             f"got {t}")
         return min(max(t, t0), t1)
+
+    def _state_at(self, t: float):
+        """The solver's state at a checked time ``t``: a checkpoint, or one advanced from the one before."""
+        times = self.frame_times
+        k = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1))
+        return self.frames[k] if t == times[k] else self._advance(self.frames[k], float(times[k]), t)
 
     def fields(self, t) -> GridFields:
         """Normalised density and flux on the grid at time ``t`` (cached for the last few times)."""
-        t = self._check_t(t)
-        frames = self.frames
+        return self._fields_at(self._check_time(t))
+
+    def _fields_at(self, t: float) -> GridFields:
+        _ = self.frames
         if t in self._cache:
             self._cache.move_to_end(t)
             return self._cache[t]
-        times = self.frame_times
-        k = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 1))
-        state = frames[k] if t == times[k] else self._advance(frames[k], float(times[k]), t)
-        grid, q, flux = self._fields(state)
+        grid, q, flux = self._fields(self._state_at(t))
         density = GridDensity(grid, q)
         if isinstance(flux, np.ndarray):
             flux = flux / density.norm
@@ -164,20 +177,16 @@ class GridSystem(System):
         return out
 
     # -- protocol -------------------------------------------------------------------------------------------
-    def sample(self, t, n, rng=None) -> np.ndarray:
-        n = check_count(n)
-        rng = as_rng(rng)
-        return self.fields(t).density.sample(n, rng, self.sample_method)
+    def _sample(self, t, n, rng) -> np.ndarray:
+        return self._fields_at(t).density.sample(n, rng, self.sample_method)
 
-    def log_density(self, t, x) -> np.ndarray:
-        x = check_points(x, self.dim)
-        p = self.fields(t).density.pdf(x)
+    def _log_density(self, t, x) -> np.ndarray:
+        p = self._fields_at(t).density.pdf(x)
         with np.errstate(divide="ignore"):
             return np.log(p)
 
-    def velocity(self, t, x) -> np.ndarray:
-        x = check_points(x, self.dim)
-        f = self.fields(t)
+    def _velocity(self, t, x) -> np.ndarray:
+        f = self._fields_at(t)
         q, j = f.flux_at(x)
         keep = (q > 0) & (q >= self.density_threshold * f.q.max())
         v = np.zeros_like(j)

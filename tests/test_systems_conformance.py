@@ -1,0 +1,150 @@
+"""Every registered system fills the same template (amphys/systems/base.py).
+
+Parameters are declared once, so for every system: ``params()`` is plain JSON and rebuilds an equal system through
+the registry; the registry accepts exactly the declared parameters and names the valid ones otherwise; a bad value
+of any parameter is a one-line InputError that names it. The public methods check their inputs the same way for
+all systems, and ``has_am_velocity``/``has_am_potential`` say truthfully whether the closed forms exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+
+import numpy as np
+import pytest
+
+import amphys.systems as systems
+from amphys.errors import InputError, UnknownNameError
+from amphys.systems.schrodinger.wave import WavefunctionSystem, WaveState
+
+# cheap variants of each system (the grid systems solve lazily, on first use of the density)
+SMALL_GRID = {
+    "pme-grid": dict(dim=1, n_grid=32, t_span=(0.0, 0.05), n_frames=3),
+    "fp-grid": dict(dim=1, n_grid=32, t_span=(0.0, 0.05), n_frames=3, dt=1e-2),
+    "schrodinger-grid": dict(dim=1, potential="harmonic", n_grid=64, box=8.0, t_span=(0.0, 0.5), n_frames=3,
+                             dt=1e-2),
+}
+VARIANTS = [(name, {}) for name in systems.names()] + [(name, kw) for name, kw in SMALL_GRID.items()] + [
+    ("barenblatt", dict(dim=3, m=2.5, mass=2.0, t_span=(0.5, 1.5))),
+    ("ou", dict(drift=[[0.5, -2.0], [2.0, 0.5]], diffusion=[[0.5, 0.1], [0.1, 0.3]], mean0=[3, 0], cov0=0.1)),
+    ("ou-mixture", dict(drift=[[1.0, 0.2], [0.2, 0.5]], diffusion=0.3, weights=[1, 3], means=[[0, 1], [2, 0]],
+                        covs=[0.1, 0.2])),
+    ("harmonic", dict(state="squeezed", dim=2, omega=1.5, squeeze=[0.5, 2.0], x0=[1, -1], p0=0.5)),
+    ("harmonic", dict(state="superposition", dim=3, coefficients=[0.2, -0.5, 0.9, 0.1])),
+    ("harmonic", dict(state="vortex", dim=2, omega=0.7, mass=2.0)),
+    ("gaussian-packet", dict(dim=2, x0=[1, 2], p0=[0.5, -1], sigma0=[0.3, 0.7], hbar=0.5)),
+    ("hydrogen", dict(state="1s+2pz", bohr_radius=4 * np.pi, relative_phase=0.5)),
+    ("pme-grid", dict(dim=1, m=3.0, initial="barenblatt", n_grid=64, t_span=(0.0, 0.2))),
+    ("schrodinger-grid", dict(dim=2, potential="harmonic", n_grid=32, box=6.0, x0=[0.5, 0], p0=[1, 0], sigma0=0.7,
+                              t_span=(0.0, 0.5), n_frames=2, dt=0.05)),
+]
+IDS = [f"{name}-{i}" for i, (name, _) in enumerate(VARIANTS)]
+
+
+def _fields(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+@pytest.mark.parametrize("name, params", VARIANTS, ids=IDS)
+def test_params_round_trip(name, params):
+    sys = systems.get(name, **params)
+    stored = json.loads(json.dumps(sys.params()))          # plain JSON types only
+    assert stored == sys.params() and json.loads(sys.params_json())["name"] == name
+    again = systems.get(name, **stored)
+    assert again == sys and again.params() == sys.params() and hash(again) == hash(sys)
+    assert repr(again) == repr(sys) and repr(sys).startswith(type(sys).__name__ + "(")
+    assert systems.get(name, **{**stored, "t_span": [v + 0.01 for v in stored["t_span"]]}) != sys
+
+
+@pytest.mark.parametrize("name", systems.names())
+def test_parameters_are_declared_once(name):
+    cls = systems.system_class(name)
+    assert cls.name == name
+    assert list(inspect.signature(cls).parameters) == _fields(cls)
+    assert "t_span" in _fields(cls)
+    with pytest.raises(UnknownNameError, match=f"parameter of system '{name}'.*known: .*t_span"):
+        systems.get(name, not_a_parameter=1)
+
+
+@pytest.mark.parametrize("name", systems.names())
+def test_bad_value_of_every_parameter_is_named(name):
+    for field in _fields(systems.system_class(name)):
+        with pytest.raises(InputError) as info:
+            systems.get(name, **{**SMALL_GRID.get(name, {}), field: object()})
+        message = str(info.value)
+        assert "\n" not in message and field in message, (field, message)
+
+
+@pytest.mark.parametrize("name, params", VARIANTS, ids=IDS)
+def test_protocol_checks_inputs_once_for_all(name, params):
+    sys = systems.get(name, **params)
+    t0, t1 = sys.t_span
+    t = t0 + 0.3 * (t1 - t0)
+    x = sys.sample(t, 7, rng=0)
+    assert x.shape == (7, sys.dim) and x.dtype == np.float64
+    np.testing.assert_array_equal(sys.sample(t, 7, rng=np.random.default_rng(0)), x)
+    assert sys.sample(t, 0, rng=1).shape == (0, sys.dim)
+    assert sys.log_density(t, x).shape == (7,) and np.all(np.isfinite(sys.log_density(t, x)))
+    assert sys.velocity(t, x.tolist()).shape == (7, sys.dim)      # nested lists are points too
+    methods = [sys.log_density, sys.velocity]
+    methods += [sys.am_velocity] if sys.has_am_velocity else []
+    methods += [sys.am_potential] if sys.has_am_potential else []
+    for method in methods:
+        with pytest.raises(InputError, match=rf"x: expected shape \(n, {sys.dim}\)"):
+            method(t, np.zeros((3, sys.dim + 1)))
+        with pytest.raises(InputError, match="x: expected finite values"):
+            method(t, np.full((2, sys.dim), np.nan))
+        with pytest.raises(InputError, match="^t: "):
+            method(np.nan, x)
+    with pytest.raises(InputError, match="^n: "):
+        sys.sample(t, -1)
+    with pytest.raises(InputError, match="^rng: "):
+        sys.sample(t, 2, rng="seed")
+
+
+@pytest.mark.parametrize("name, params", VARIANTS, ids=IDS)
+def test_closed_forms_are_declared_truthfully(name, params):
+    sys = systems.get(name, **params)
+    t = sum(sys.t_span) / 2
+    x = sys.sample(t, 5, rng=2)
+    if sys.has_am_velocity:
+        v = sys.am_velocity(t, x)
+        assert v.shape == (5, sys.dim) and np.all(np.isfinite(v))
+        if sys.velocity_is_gradient:     # the same field (ou writes the Lyapunov form: equal to round-off)
+            np.testing.assert_allclose(v, sys.velocity(t, x), rtol=1e-9, atol=1e-12 * np.abs(v).max())
+    else:
+        assert not sys.velocity_is_gradient
+        with pytest.raises(NotImplementedError, match="project_gradient"):
+            sys.am_velocity(t, x)
+    if sys.has_am_potential:
+        assert sys.am_potential(t, x).shape == (5,)
+    else:
+        with pytest.raises(NotImplementedError):
+            sys.am_potential(t, x)
+
+
+@pytest.mark.parametrize("name, params", [v for v in VARIANTS if v[0] in ("harmonic", "gaussian-packet",
+                                                                          "hydrogen")])
+def test_wavefunction_systems_share_the_state_protocol(name, params):
+    sys = systems.get(name, **params)
+    assert isinstance(sys, WavefunctionSystem) and isinstance(sys.wave, WaveState)
+    assert sys.wave.dim == sys.dim and sys.velocity_is_gradient == sys.wave.velocity_is_gradient
+    t = sum(sys.t_span) / 2
+    x = sys.sample(t, 50, rng=3)
+    np.testing.assert_allclose(np.exp(sys.log_density(t, x)), np.abs(sys.psi(t, x)) ** 2, rtol=1e-10)
+
+
+def test_register_refuses_a_taken_name_and_a_non_system(monkeypatch):
+    monkeypatch.setattr(systems, "_REGISTRY", dict(systems._REGISTRY))
+
+    class Barenblatt2(systems.system_class("barenblatt")):
+        name = "barenblatt"
+
+    with pytest.raises(InputError, match="'barenblatt' is taken"):
+        systems.register(Barenblatt2)
+    with pytest.raises(InputError, match="concrete subclass"):
+        systems.register(dict)
+    with pytest.raises(InputError, match="concrete subclass"):
+        systems.register(systems.System)
