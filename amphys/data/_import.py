@@ -1,4 +1,5 @@
-"""Shared last step of every reader of measured data: precise checks, then a Snapshots dataset (SPEC §4.2).
+"""Shared last step of every reader of measured data: precise checks, then a Snapshots dataset
+(docs/theory.md#data-schema).
 
 Readers turn a file into long-form arrays (one time per sample, one row of coordinates per sample) plus a way to
 point at a sample in the file (``locate(i)`` -> ``"line 17"``, ``"row 16"``, ``"obs 'cell_3' (row 2)"``). The

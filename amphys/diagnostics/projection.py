@@ -1,8 +1,9 @@
-r"""Gradient projection of a physical velocity: the Action Matching target where no closed form exists (SPEC §5.3).
+r"""Gradient projection of a physical velocity: the Action Matching target where no closed form exists
+(docs/theory.md#gradient-projection).
 
 For a density q and any valid continuity velocity v (∂_t q = −∇·(q v)), the AM target ∇s* is the
 L²(q)-orthogonal projection of v onto gradients: the minimiser of E_q‖∇s − v‖², i.e. the solution of
-∇·(q ∇s) = ∇·(q v) (PHYSICS §0, §3 "Computing ∇s*"). On a grid this is the discrete weighted Poisson problem
+∇·(q ∇s) = ∇·(q v) (docs/theory.md#gradient-projection). On a grid this is the discrete weighted Poisson problem
 
     min_s Σ_faces q_f (D_h s − v_f)²   ⇔   Dᵀ diag(q_f) D s = Dᵀ(q_f v_f),
 
@@ -198,7 +199,7 @@ def project_gradient(system, t, n_grid=None, box=None, floor: float = 1e-12, *, 
     """
     from scipy.sparse import coo_matrix
 
-    from amphys.systems.base import check_time
+    from amphys._checks import check_time
 
     start = time.perf_counter()
     d = int(system.dim)
@@ -354,7 +355,7 @@ def am_target(system, t, *, rotation="auto", **projection_options):
     The returned callable carries ``.kind`` ("am_velocity" or "projection") and, for a projection,
     ``.projection``.
     """
-    from amphys.systems.base import check_time
+    from amphys._checks import check_time
 
     t = check_time(t)
     if system.has_am_velocity:

@@ -1,4 +1,5 @@
-"""Two-sample distances between sample sets (SPEC §5.2): MMD², energy distance, sliced and exact W2.
+"""Two-sample distances between sample sets (docs/theory.md#field-and-sample-metrics): MMD², energy distance,
+sliced and exact W2.
 
 All take ``x (n, d)`` and ``y (m, d)`` float arrays and return a float. The pairwise statistics are computed
 blockwise (:mod:`amphys.diagnostics._blocks`), so memory stays bounded (a few tiles of 2048² doubles) for n, m

@@ -1,4 +1,4 @@
-r"""Weak continuity residual from samples alone (SPEC §5.2, PHYSICS §4.2).
+r"""Weak continuity residual from samples alone (docs/theory.md#weak-continuity-residual).
 
 For test functions φ_k(x) = cos(ω_k·x + b_k) the continuity equation ∂_t q = −∇·(q v) gives, for every k,
 
@@ -44,9 +44,9 @@ def _project(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
 def as_snapshot_list(snapshots, name: str = "snapshots") -> list[tuple[float, np.ndarray]]:
     """``[(t, x (n_t, d)), ...]`` sorted by time, from Snapshots or from a sequence of (t, x) pairs."""
     if isinstance(snapshots, xr.Dataset):
-        from amphys.data.snapshots import split_snapshots, validate_snapshots
+        from amphys.data.snapshots import check_snapshots, split_snapshots
 
-        parts = split_snapshots(validate_snapshots(snapshots, name=name))
+        parts = split_snapshots(check_snapshots(snapshots, name=name))
         return [(t, x) for t, x, _ in parts]
     try:
         pairs = [(float(t), as_samples(x, f"{name}[{i}]")) for i, (t, x) in enumerate(snapshots)]
