@@ -16,7 +16,7 @@ __all__ = ["generate"]
 
 def generate(system, times, n_per_time, *, seed: int | None = 0, include_velocity: bool = True,
              progress: bool = False):
-    """Draw independent exact samples of ``system`` at each of ``times`` (``amphys.generate``, docs/api.md).
+    """Draw independent exact samples of ``system`` at each of ``times``, as Snapshots.
 
     Parameters
     ----------

@@ -9,6 +9,7 @@ time; the names of every metric a report may hold are here too.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class SampleMetrics:
     """
 
     kernel: str = "rbf"
-    bandwidth: object = None
+    bandwidth: float | Sequence[float] | None = None
     paper_scale: float = 1.0
     n_projections: int = 500
     w2_max_n: int = 1000

@@ -137,7 +137,7 @@ class FitResult:
         return lambda t, x: m.velocity(t.expand(x.shape[0]), x)
 
     def push(self, x0, t0, times, *, method: str | None = None, rtol: float = 1e-6, atol: float = 1e-8,
-             step_size: float | None = None, seed=None, log_weights=None) -> np.ndarray:
+             step_size: float | None = None, seed=None, **removed) -> np.ndarray:
         """Move samples ``x0`` (n, d) from time ``t0`` to each of ``times``: ndarray (len(times), n, d).
 
         ODE dx/dt = v(t, x) with torchdiffeq (``method`` "dopri5" by default, with ``rtol``/``atol``; fixed-step
@@ -146,9 +146,11 @@ class FitResult:
         only; ``step_size`` is its dt, ``seed`` its noise). The log-weights of unbalanced fits come from
         :meth:`push_weighted` (``log_weights=`` is no longer accepted here).
         """
-        if log_weights:
+        if removed.pop("log_weights", False):
             raise InputError("log_weights: push returns positions only; use push_weighted(x0, t0, times) for the "
                              "positions and log-weights of an unbalanced fit")
+        if removed:
+            raise TypeError(f"push() got an unexpected keyword argument {next(iter(removed))!r}")
         xx, t0, times = self._start(x0, t0, times)
         method = method or ("euler-maruyama" if self.config.loss == "entropic" else "dopri5")
         if method == "euler-maruyama":
