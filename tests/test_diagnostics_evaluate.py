@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 import amphys
-from amphys.diagnostics import rk4_push
-from amphys.workflows.evaluation import evaluate
-from amphys.diagnostics import SampleMetrics
+from amphys.diagnostics import SampleMetrics, rk4_push
 from amphys.errors import InputError, UnknownNameError
+from amphys.workflows.evaluation import evaluate
 
 TIMES = np.linspace(1.0, 2.0, 6)
 
@@ -33,7 +32,8 @@ def test_exact_field_scores_zero_error_and_sample_metrics_within_floors(barenbla
     np.testing.assert_allclose(report["velocity_error"].values, 0.0, atol=1e-14)
     np.testing.assert_allclose(report["cosine"].values, 1.0, rtol=1e-12)
     np.testing.assert_allclose(float(report["action_gap"]), 0.0, atol=1e-14)
-    # E|v|² = β² E|x|²/t² (docs/theory.md#porous-medium); n = 600 samples: Monte-Carlo error ~ 2/√600 ≈ 8%, so 25% is > 3 std
+    # E|v|² = β² E|x|²/t² (docs/theory.md#porous-medium); n = 600 samples: Monte-Carlo error ~ 2/√600 ≈ 8%, so
+    # 25% is > 3 std
     ke = barenblatt.beta ** 2 * np.array([barenblatt.second_moment(t) for t in TIMES]) / TIMES ** 2
     np.testing.assert_allclose(report["kinetic_energy_target"].values, ke, rtol=0.25)
     # The pushed exact samples are an independent exact set: each metric is a draw of its floor's law.
