@@ -13,9 +13,10 @@ numpy, scipy and POT only. The workflows that use them (``amphys.evaluate``, the
 """
 
 from amphys.diagnostics.fields import action_gap, field_metrics, push_samples, rk4_push
-from amphys.diagnostics.projection import Projection, am_target, project_gradient
+from amphys.diagnostics.projection import Projection, project_gradient
 from amphys.diagnostics.samples import energy_distance, median_bandwidth, mmd2, sliced_w2, w2
 from amphys.diagnostics.scoring import METRICS, SampleMetrics
+from amphys.diagnostics.target import am_target
 from amphys.diagnostics.weak import continuity_residual
 
 __all__ = [

@@ -18,8 +18,9 @@ from amphys._deprecation import renamed_keyword
 from amphys.data.snapshots import check_snapshots, snapshot_times, split_snapshots
 from amphys.diagnostics._report import report_attrs
 from amphys.diagnostics.fields import action_gap, call_velocity, field_metrics, push_samples
-from amphys.diagnostics.projection import am_target, project_gradient
+from amphys.diagnostics.projection import project_gradient
 from amphys.diagnostics.scoring import FIELD_METRICS, METRICS, SAMPLE_METRICS, SampleMetrics
+from amphys.diagnostics.target import am_target
 from amphys.diagnostics.weak import continuity_residual
 from amphys.errors import InputError, describe, unknown_name
 from amphys.systems import System
