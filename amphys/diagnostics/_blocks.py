@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from amphys._checks import check_points
-from amphys.errors import InputError, describe
+from amphys._checks import check_int, check_points
+from amphys.errors import InputError
 
 __all__ = ["as_samples", "pair_sums", "DEFAULT_BLOCK"]
 
@@ -65,8 +65,7 @@ def pair_sums(funcs, x: np.ndarray, y: np.ndarray | None = None, *, block: int =
     With ``y`` None: Σ_{i≠j} f(‖x_i − x_j‖²) over ordered distinct pairs (the diagonal is excluded).
     Otherwise: Σ_{i,j} f(‖x_i − y_j‖²). Returns a float64 array of one sum per function.
     """
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise InputError(f"block: expected a positive integer tile size, got {describe(block)}")
+    block = check_int(block, "block", low=1)
     funcs = list(funcs)
     total = np.zeros(len(funcs))
     # Centre for round-off: |x|² + |y|² − 2x·y loses digits when the data sit far from the origin.

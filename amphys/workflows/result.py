@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import numbers
 from pathlib import Path
 from typing import NamedTuple
 
@@ -217,7 +216,7 @@ def load_model(path) -> FitResult:
         config = FitConfig.from_json(state["config_json"])
         meta = json.loads(state["meta_json"])
         dim = int(meta["dim"])
-        if not isinstance(dim, numbers.Integral) or dim < 1:
+        if dim < 1:
             raise ValueError(f"bad dim {dim}")
         model = build_model(config, dim)
         if fmt == MODEL_FORMAT:
