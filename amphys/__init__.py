@@ -1,29 +1,30 @@
 """amphys: learn how a probability density moves in time from samples, by Action Matching.
 
-Public namespace (SPEC §7.1). ``import amphys`` imports neither torch nor matplotlib: the solver, diagnostics and
-plotting are loaded on first use.
+Public namespace (docs/api.md). ``import amphys`` imports neither torch nor matplotlib: the workflows, the
+diagnostics and the plotting are loaded on first use.
 """
 
 from __future__ import annotations
 
 from amphys import errors, io, systems
 from amphys._version import __version__
-from amphys.data import generate, make_snapshots, validate_snapshots
+from amphys.data import check_snapshots, generate, make_snapshots, validate_snapshots  # noqa: F401  (deprecated)
 
 __all__ = [
-    "__version__", "errors", "io", "systems", "generate", "make_snapshots", "validate_snapshots",
-    "fit", "FitConfig", "FitResult", "load_model", "evaluate", "diagnostics",
+    "__version__", "errors", "io", "systems", "generate", "make_snapshots", "check_snapshots", "fit", "FitConfig",
+    "FitResult", "load_model", "evaluate", "diagnostics", "workflows",
 ]
 
 # name -> (module, attribute); resolved on first access (PEP 562) to keep torch and matplotlib out of import.
 _LAZY = {
-    "fit": ("amphys.fit", "fit"),
+    "fit": ("amphys.workflows.fitting", "fit"),
     "FitConfig": ("amphys.solver.config", "FitConfig"),
-    "FitResult": ("amphys.fit", "FitResult"),
-    "load_model": ("amphys.fit", "load_model"),
-    "evaluate": ("amphys.diagnostics", "evaluate"),
+    "FitResult": ("amphys.workflows.result", "FitResult"),
+    "load_model": ("amphys.workflows.result", "load_model"),
+    "evaluate": ("amphys.workflows.evaluation", "evaluate"),
     "diagnostics": ("amphys.diagnostics", None),
     "plotting": ("amphys.plotting", None),
+    "workflows": ("amphys.workflows", None),
 }
 
 

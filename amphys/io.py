@@ -1,4 +1,4 @@
-"""Public file I/O: ``amphys.io.read`` and ``amphys.io.write`` (SPEC §4.1, §4.2)."""
+"""Public file I/O: ``amphys.io.read`` and ``amphys.io.write`` (docs/theory.md#data-schema)."""
 
 from amphys.data.io import open_dataset, read, write
 

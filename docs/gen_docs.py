@@ -1,7 +1,7 @@
 """Generate the parts of the documentation that must match the code.
 
 - ``docs/cli.md``: every command, argument and flag, from the argparse parsers of ``amphys.cli.main``;
-- ``docs/api.md``: the public Python API (SPEC §7.1) with signatures and docstring summaries;
+- ``docs/api.md``: the public Python API with signatures and docstring summaries;
 - the parameter tables of ``docs/systems.md`` (between ``<!-- params: NAME -->`` and ``<!-- /params -->``), from
   the constructor signatures and the "Parameters" sections of the system docstrings.
 
@@ -15,10 +15,12 @@ are regenerated.
 from __future__ import annotations
 
 import argparse
+import enum
 import importlib
 import inspect
 import re
 import sys
+import typing
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
@@ -98,17 +100,21 @@ API = [
                  "amphys.systems.System.sample", "amphys.systems.System.log_density",
                  "amphys.systems.System.velocity", "amphys.systems.System.am_velocity",
                  "amphys.systems.System.am_potential"]),
-    ("Data", ["amphys.generate", "amphys.make_snapshots", "amphys.validate_snapshots", "amphys.io.read",
+    ("Data", ["amphys.generate", "amphys.make_snapshots", "amphys.check_snapshots", "amphys.io.read",
               "amphys.io.write", "amphys.io.open_dataset"]),
     ("Fitting", ["amphys.fit", "amphys.FitConfig", "amphys.FitResult", "amphys.FitResult.velocity",
-                 "amphys.FitResult.potential", "amphys.FitResult.push", "amphys.FitResult.save",
-                 "amphys.load_model"]),
-    ("Prediction", ["amphys.predict.predict", "amphys.predict.ExtrapolationWarning"]),
-    ("Diagnostics", ["amphys.evaluate", "amphys.diagnostics.project_gradient", "amphys.diagnostics.mmd2",
-                     "amphys.diagnostics.energy_distance", "amphys.diagnostics.sliced_w2", "amphys.diagnostics.w2",
-                     "amphys.diagnostics.continuity_residual", "amphys.diagnostics.held_out"]),
-    ("Validation without ground truth", ["amphys.validation.validate", "amphys.validation.Validation",
-                                         "amphys.validation.permutation_test"]),
+                 "amphys.FitResult.potential", "amphys.FitResult.push", "amphys.FitResult.push_weighted",
+                 "amphys.FitResult.save", "amphys.load_model", "amphys.workflows.result.Transported",
+                 "amphys.solver.status.FitStatus"]),
+    ("Prediction", ["amphys.workflows.prediction.predict", "amphys.workflows.prediction.ExtrapolationWarning"]),
+    ("Diagnostics", ["amphys.evaluate", "amphys.diagnostics.SampleMetrics", "amphys.diagnostics.project_gradient",
+                     "amphys.diagnostics.mmd2", "amphys.diagnostics.energy_distance", "amphys.diagnostics.sliced_w2",
+                     "amphys.diagnostics.w2", "amphys.diagnostics.continuity_residual"]),
+    ("Validation without ground truth", ["amphys.workflows.held_out_times.held_out",
+                                         "amphys.workflows.validation.validate",
+                                         "amphys.workflows.validation.Validation",
+                                         "amphys.workflows.validation.permutation_test"]),
+    ("Pipeline", ["amphys.workflows.pipeline.run"]),
     ("Plots", ["amphys.plotting.plot_densities", "amphys.plotting.plot_velocity_fields",
                "amphys.plotting.plot_metrics", "amphys.plotting.plot_training", "amphys.plotting.animate_samples",
                "amphys.plotting.plot_file"]),
@@ -130,8 +136,6 @@ def resolve(qualname: str):
                 obj = importlib.import_module(module)
             except ImportError:
                 raise AttributeError(f"{qualname}: {'.'.join(parts[:k])} has no attribute {part!r}") from None
-        if inspect.ismodule(obj) and callable(obj) and hasattr(obj, part):
-            obj = getattr(obj, part)  # amphys.fit: the callable module stands for its function fit()
     return obj
 
 
@@ -142,6 +146,8 @@ def _summary(obj) -> str:
 
 
 def _annotation(ann) -> str:
+    if isinstance(ann, typing.ForwardRef):  # NamedTuple fields under `from __future__ import annotations`
+        return ann.__forward_arg__
     return ann if isinstance(ann, str) else inspect.formatannotation(ann)
 
 
@@ -171,7 +177,7 @@ def _format_signature(sig: inspect.Signature) -> str:
 
 def _signature(name: str, obj) -> str:
     short = name.split(".")[-1]
-    if inspect.isclass(obj) and issubclass(obj, BaseException):
+    if inspect.isclass(obj) and issubclass(obj, (BaseException, enum.Enum)):
         return f"class {short}({', '.join(b.__name__ for b in obj.__bases__)})"
     try:
         sig = _format_signature(inspect.signature(obj))
@@ -183,9 +189,11 @@ def _signature(name: str, obj) -> str:
 
 def api_markdown() -> str:
     lines = ["# Python API", "", GENERATED, "",
-             "The public names of amphys (SPEC §7.1): stable, with the signatures below. `import amphys` imports "
-             "neither torch nor matplotlib; `amphys.fit`, `amphys.evaluate` and `amphys.plotting` load them on "
-             "first use. Full docstrings: `help(amphys.fit)` etc.", ""]
+             "The public names of amphys: stable, with the signatures below. `import amphys` imports neither torch "
+             "nor matplotlib; `amphys.fit`, `amphys.evaluate` and `amphys.plotting` load them on first use. The "
+             "verbs are plain functions defined in `amphys.workflows` (fitting, result, prediction, evaluation, "
+             "validation, pipeline); renamed names (`validate_snapshots`, `n=`, `--n`) still work with a "
+             "deprecation warning. Full docstrings: `help(amphys.fit)` etc.", ""]
     for section, names in API:
         lines += [f"## {section}", ""]
         for name in names:

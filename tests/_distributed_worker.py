@@ -37,7 +37,7 @@ def main(data, outdir) -> int:
                           **short)
         resumed = amphys.fit(ds, checkpoint=outdir / "part.ckpt", resume=True, progress=False, **short)
         torch.save({"full": full.model_.state_dict(), "resumed": resumed.model_.state_dict(),
-                    "part_status": part.status, "part_steps": int(part.history["step"].values[-1])},
+                    "part_status": part.status.value, "part_steps": int(part.history["step"].values[-1])},
                    outdir / f"resume_rank{rank}.pt")
         from amphys.cli.main import main as cli
 

@@ -1,4 +1,4 @@
-"""``amphys.evaluate`` (SPEC §4.3, §5), its HDF5 round trip and the ``amphys evaluate`` command."""
+"""``amphys.evaluate`` (docs/theory.md#field-and-sample-metrics), its HDF5 round trip and ``amphys evaluate``."""
 
 import json
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import amphys
-from amphys.diagnostics import evaluate, rk4_push
+from amphys.diagnostics import SampleMetrics, rk4_push
 from amphys.errors import InputError, UnknownNameError
+from amphys.workflows.evaluation import evaluate
 
 TIMES = np.linspace(1.0, 2.0, 6)
 
@@ -26,12 +27,13 @@ def test_rk4_push_matches_the_exact_flow_map(barenblatt):
 
 
 def test_exact_field_scores_zero_error_and_sample_metrics_within_floors(barenblatt):
-    report = evaluate(barenblatt.am_velocity, barenblatt, times=TIMES, n=600, n_projections=100)
+    report = evaluate(barenblatt.am_velocity, barenblatt, times=TIMES, n_per_time=600, n_projections=100)
     assert report.attrs["target"] == "am_velocity"
     np.testing.assert_allclose(report["velocity_error"].values, 0.0, atol=1e-14)
     np.testing.assert_allclose(report["cosine"].values, 1.0, rtol=1e-12)
     np.testing.assert_allclose(float(report["action_gap"]), 0.0, atol=1e-14)
-    # E|v|² = β² E|x|²/t² (PHYSICS §1); n = 600 samples: Monte-Carlo error ~ 2/√600 ≈ 8%, so 25% is > 3 std
+    # E|v|² = β² E|x|²/t² (docs/theory.md#porous-medium); n = 600 samples: Monte-Carlo error ~ 2/√600 ≈ 8%, so
+    # 25% is > 3 std
     ke = barenblatt.beta ** 2 * np.array([barenblatt.second_moment(t) for t in TIMES]) / TIMES ** 2
     np.testing.assert_allclose(report["kinetic_energy_target"].values, ke, rtol=0.25)
     # The pushed exact samples are an independent exact set: each metric is a draw of its floor's law.
@@ -48,7 +50,7 @@ def test_exact_field_scores_zero_error_and_sample_metrics_within_floors(barenbla
 def test_wrong_field_scores_its_exact_error(barenblatt):
     # v = 3 v*: relative error 4 exactly, cosine 1, E|v|² = 9 E|v*|², action gap = ½∫4 E|v*|² dt. Its flow
     # grows the radius by 2^{3β} = 1.68 instead of 2^β = 1.19 over the window: far outside the MMD floor at t1.
-    report = evaluate(lambda t, x: 3.0 * barenblatt.am_velocity(t, x), barenblatt, times=TIMES, n=600,
+    report = evaluate(lambda t, x: 3.0 * barenblatt.am_velocity(t, x), barenblatt, times=TIMES, n_per_time=600,
                       metrics=["field", "mmd2"])
     np.testing.assert_allclose(report["velocity_error"].values, 4.0, rtol=1e-12)
     np.testing.assert_allclose(report["velocity_error_root"].values, 2.0, rtol=1e-12)
@@ -64,23 +66,23 @@ def test_wrong_field_scores_its_exact_error(barenblatt):
 
 
 def test_bohmian_field_against_the_projected_target_of_the_paper_state():
-    # PHYSICS §3 item 5: the Bohmian velocity is ‖v_B − ∇s*‖/‖∇s*‖ ≈ 0.79 off the AM target; scoring against
+    # docs/theory.md#schrodinger: the Bohmian velocity is ‖v_B − ∇s*‖/‖∇s*‖ ≈ 0.79 off the AM target; scoring against
     # the physical field itself ("velocity", for contrast) gives zero. Coarse grid (32³): target error ~8%,
     # n = 2000 samples with the heavy tail of |v_B|² near vortex lines: tolerance 10%.
     system = amphys.systems.get("hydrogen", state="paper")
     times = [0.0, 30.0]
-    report = evaluate(system.velocity, system, times=times, n=2000, metrics=["field"],
+    report = evaluate(system.velocity, system, times=times, n_per_time=2000, metrics=["field"],
                       projection={"n_grid": 32})
     assert report.attrs["target"] == "projection"
     np.testing.assert_allclose(report["velocity_error_root"].values, 0.79, rtol=0.1)
     np.testing.assert_allclose(report["target_nongradient_fraction"].values, 0.386, rtol=0.03)
     assert json.loads(report.attrs["projection"])["n_grid"] == [32, 32, 32]
-    contrast = evaluate(system.velocity, system, times=times, n=200, metrics=["velocity_error"],
+    contrast = evaluate(system.velocity, system, times=times, n_per_time=200, metrics=["velocity_error"],
                         target="velocity")
     assert contrast.attrs["target"] == "velocity"
     np.testing.assert_allclose(contrast["velocity_error"].values, 0.0, atol=1e-14)
     with pytest.raises(InputError, match="no closed-form am_velocity"):
-        evaluate(system.velocity, system, times=times, n=10, metrics=["cosine"], target="am_velocity")
+        evaluate(system.velocity, system, times=times, n_per_time=10, metrics=["cosine"], target="am_velocity")
 
 
 def test_snapshots_reference_and_hdf5_round_trip(barenblatt, tmp_path):
@@ -117,7 +119,27 @@ def test_unknown_metric_and_bad_arguments():
     with pytest.raises(InputError, match="reference"):
         evaluate(system.am_velocity, np.zeros((3, 1)))
     with pytest.raises(InputError, match="shape"):
-        evaluate(lambda t, x: np.zeros((len(x), 2)), system, n=10, metrics=["cosine"])
+        evaluate(lambda t, x: np.zeros((len(x), 2)), system, n_per_time=10, metrics=["cosine"])
+
+
+def test_renamed_and_grouped_keywords(barenblatt):
+    kw = dict(times=TIMES[:3], metrics=["mmd2", "sliced_w2"], seed=2)
+    new = evaluate(barenblatt.am_velocity, barenblatt, n_per_time=100, sample_metrics=SampleMetrics(n_projections=20),
+                   **kw)
+    with pytest.warns(DeprecationWarning, match="evaluate: the keyword n= is deprecated; use n_per_time="):
+        old = evaluate(barenblatt.am_velocity, barenblatt, n=100, n_projections=20, **kw)
+    assert set(old.data_vars) == set(new.data_vars) and new.attrs["n_per_time"] == 100
+    for name in new.data_vars:
+        np.testing.assert_array_equal(old[name].values, new[name].values)
+    assert new.attrs["n_projections"] == 20 and new.attrs["kernel"] == "rbf"
+    with pytest.raises(UnknownNameError, match="keyword of evaluate 'n_projection'.*did you mean 'n_projections'"):
+        evaluate(barenblatt.am_velocity, barenblatt, n_projection=20, **kw)
+    with pytest.raises(InputError, match="got both n= .* and n_per_time="):
+        evaluate(barenblatt.am_velocity, barenblatt, n=100, n_per_time=50, **kw)
+    with pytest.raises(InputError, match=r"w2_max_n: expected an integer in \[2, 5000\]"):
+        evaluate(barenblatt.am_velocity, barenblatt, w2_max_n=1, **kw)
+    with pytest.raises(UnknownNameError, match="kernel 'gauss'; known: paper, rbf"):
+        SampleMetrics(kernel="gauss")
 
 
 def test_evaluate_command_with_a_fitted_model(tmp_path, capsys):
@@ -130,7 +152,7 @@ def test_evaluate_command_with_a_fitted_model(tmp_path, capsys):
     model = amphys.fit(data, steps=20, hidden=16, depth=1, batch_size=64, progress=False)
     model.save(tmp_path / "model.pt")
     rc = main(["evaluate", str(tmp_path / "model.pt"), str(tmp_path / "data.h5"), "--system", "barenblatt",
-               "--n", "300", "--metrics", "field,mmd2", "-o", str(tmp_path / "report.h5")])
+               "--n-per-time", "300", "--metrics", "field,mmd2", "-o", str(tmp_path / "report.h5")])
     out = capsys.readouterr().out
     assert rc == 0 and "rel.v.err" in out and "target: am_velocity" in out
     report = amphys.io.open_dataset(tmp_path / "report.h5")

@@ -1,12 +1,13 @@
-"""Weak continuity residual from samples (SPEC §5.2, PHYSICS §4.2) and the held-out-time protocol."""
+"""Weak continuity residual from samples (docs/theory.md#weak-continuity-residual) and the held-out-time protocol."""
 
 import numpy as np
 import pytest
 
 import amphys
-from amphys.diagnostics import continuity_residual, held_out
+from amphys.diagnostics import continuity_residual
 from amphys.diagnostics.weak import derivative_weights
 from amphys.errors import InputError
+from amphys.workflows.held_out_times import held_out
 
 OU_G = dict(drift=[[0.5, -2.0], [2.0, 0.5]], diffusion=[[0.5, 0.0], [0.0, 0.05]], mean0=[3.0, 0.0], cov0=0.1,
             t_span=(0.0, 2.0))
@@ -43,7 +44,7 @@ def test_weak_residual_separates_true_and_perturbed_barenblatt():
 def test_weak_residual_separates_true_and_perturbed_ou_and_ignores_divergence_free_parts():
     # OU-G on 21 evenly spaced times of 3000: exact AM field median ratio 0.96 (max 1.42), 1.2× the field
     # median 3.6 (min 2.3). The physical probability-flow field differs from the AM target by a
-    # q-divergence-free w, which no test function sees: its residual equals the target's (SPEC §2.1).
+    # q-divergence-free w, which no test function sees: its residual equals the target's (docs/theory.md#the-am-target).
     system = amphys.systems.get("ou", **OU_G)
     data = amphys.generate(system, np.linspace(0.0, 2.0, 21), 3000, seed=1)
     true = _ratio(continuity_residual(data, system.am_velocity))

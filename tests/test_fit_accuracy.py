@@ -107,5 +107,5 @@ def test_unbalanced_am_recovers_a_constant_growth_rate():
     np.testing.assert_allclose(growth, g, rtol=0.15)
     speed2 = np.mean([np.mean(np.sum(model.velocity(t, x) ** 2, axis=1)) for t in times])
     assert speed2 < 0.02 * g ** 2 * 2  # no spurious transport (|v|² ≪ the scale g² ℓ² of the growth term)
-    out = model.push(x[:300], 0.0, [0.5, 1.0], log_weights=True)
+    out = model.push_weighted(x[:300], 0.0, [0.5, 1.0])
     np.testing.assert_allclose(out.log_weight.mean(axis=1), [0.5 * g, g], rtol=0.05)

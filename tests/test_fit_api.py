@@ -1,5 +1,6 @@
 """amphys.fit / FitResult / load_model / `amphys fit`: the API around the solver (mechanics, small networks)."""
 
+import inspect
 import subprocess
 import sys
 
@@ -10,7 +11,9 @@ import xarray as xr
 
 import amphys
 from amphys.cli.main import main
-from amphys.errors import CheckpointError, InputError
+from amphys.errors import CheckpointError, InputError, TrainingDiverged
+from amphys.solver.status import FitStatus
+from amphys.workflows.result import Transported
 
 SMALL = dict(hidden=16, depth=2, batch_size=64, steps=30, warmup=5, eval_every=10, progress=False,
              validation_rows=256)
@@ -73,8 +76,10 @@ def test_push_shapes_order_and_reversibility(model):
     np.testing.assert_allclose(back, x0, atol=1e-6)
     rk4 = model.push(x0, 1.2, [1.8], method="rk4", step_size=0.01)[0]
     np.testing.assert_allclose(rk4, out[0], atol=1e-5)
-    with pytest.raises(InputError, match="log_weights"):
+    with pytest.raises(InputError, match="log_weights: push returns positions only; use push_weighted"):
         model.push(x0, 1.2, [1.5], log_weights=True)
+    with pytest.raises(InputError, match="push_weighted: only unbalanced fits"):
+        model.push_weighted(x0, 1.2, [1.5])
     with pytest.raises(amphys.errors.UnknownNameError, match="dopri5"):
         model.push(x0, 1.2, [1.5], method="magic")
 
@@ -134,8 +139,11 @@ def test_weighted_data_selects_unbalanced(data):
     weighted = amphys.make_snapshots(data["time"].values, data["x"].values, weight=w)
     result = amphys.fit(weighted, **SMALL)
     assert result.config.loss == "unbalanced" and "loss 'unbalanced' chosen" in result.message
-    out = result.push(weighted["x"].values[:4], 1.0, [1.5], log_weights=True)
-    assert out.x.shape == (1, 4, 2) and out.log_weight.shape == (1, 4)
+    out = result.push_weighted(weighted["x"].values[:4], 1.0, [1.5])
+    assert isinstance(out, Transported) and out.x.shape == (1, 4, 2) and out.log_weight.shape == (1, 4)
+    # the positions are those of push, up to the ODE tolerance (rtol 1e-6): the augmented system (positions and
+    # log-weights) takes its own adaptive steps
+    np.testing.assert_allclose(out.x, result.push(weighted["x"].values[:4], 1.0, [1.5]), rtol=1e-5, atol=1e-6)
     with pytest.raises(InputError, match="weights"):
         amphys.fit(weighted, loss="am", **SMALL)
 
@@ -161,7 +169,8 @@ def test_callable_sigma_cannot_be_saved(data, tmp_path):
 
 def test_cli_fit_on_generated_file(tmp_path, capsys):
     data = tmp_path / "data.h5"
-    assert main(["generate", "barenblatt", "--set", "dim=2", "--times", "1:2:5", "--n", "200", "-o", str(data)]) == 0
+    assert main(["generate", "barenblatt", "--set", "dim=2", "--times", "1:2:5", "--n-per-time", "200", "-o",
+                 str(data)]) == 0
     out = tmp_path / "model.pt"
     args = ["fit", str(data), "-o", str(out), "--steps", "20", "--hidden", "16", "--depth", "2",
             "--batch-size", "64", "--eval-every", "5", "--validation-rows", "128", "--no-progress"]
@@ -187,8 +196,20 @@ def test_fit_command_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_amphys_fit_stays_callable_after_importing_the_module(data):
-    import amphys.fit as fit_module  # binds the module to the attribute amphys.fit
+def test_amphys_fit_is_a_plain_function_whatever_was_imported_first(data):
+    import amphys.workflows.fitting as fitting  # importing the module does not change what amphys.fit is
 
-    assert amphys.fit is fit_module or callable(amphys.fit)
-    assert amphys.fit(data, **{**SMALL, "steps": 2}).status == "converged"
+    assert amphys.fit is fitting.fit and inspect.isfunction(amphys.fit)
+    assert list(inspect.signature(amphys.fit).parameters)[:2] == ["snapshots", "config"]
+    assert amphys.fit(data, **{**SMALL, "steps": 2}).status is FitStatus.CONVERGED
+
+
+def test_divergence_returns_or_raises_with_throw(data):
+    # lr = 1e4 without warmup or clipping: the guard stops training within a few steps (test_solver_train)
+    absurd = {**SMALL, "lr": 1e4, "warmup": 0, "grad_clip": 0.0, "steps": 200}
+    result = amphys.fit(data, **absurd)
+    assert result.status is FitStatus.DIVERGED and result.status == "diverged"
+    with pytest.raises(TrainingDiverged, match="training diverged: .*throw=False") as err:
+        amphys.fit(data, throw=True, **absurd)
+    assert isinstance(err.value.result, amphys.FitResult) and err.value.result.status is FitStatus.DIVERGED
+    assert amphys.fit(data, throw=True, **{**SMALL, "steps": 2}).status is FitStatus.CONVERGED

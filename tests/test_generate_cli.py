@@ -1,4 +1,4 @@
-"""``amphys.generate`` and ``amphys generate`` (SPEC §7.1, §7.2)."""
+"""``amphys.generate`` and ``amphys generate`` (docs/api.md, docs/cli.md)."""
 
 import json
 
@@ -70,7 +70,7 @@ def test_cli_generate_every_system(name, tmp_path, capsys):
     for key, value in SMALL[name].items():
         sets += ["--set", f"{key}={json.dumps(value)}"]
     out = tmp_path / "data.h5"
-    code = main(["generate", name, *sets, "--n", "50", "-o", str(out)])
+    code = main(["generate", name, *sets, "--n-per-time", "50", "-o", str(out)])
     assert code == 0
     assert "wrote" in capsys.readouterr().out
     ds = xr.open_dataset(out, engine="h5netcdf")
@@ -86,11 +86,21 @@ def test_cli_generate_every_system(name, tmp_path, capsys):
 def test_cli_generate_barenblatt_example(tmp_path):
     out = tmp_path / "data.h5"
     code = main(["generate", "barenblatt", "--set", "dim=2", "--set", "m=2", "--times", "1:2:11",
-                 "--n", "2000", "-o", str(out)])
+                 "--n-per-time", "2000", "-o", str(out)])
     assert code == 0
     ds = amphys.io.read(out)
     np.testing.assert_allclose(np.unique(ds["time"].values), np.linspace(1, 2, 11))
     assert ds.sizes["sample"] == 22000
+
+
+def test_cli_old_n_flag_still_works_with_a_note(tmp_path, capsys):
+    argv = ["generate", "barenblatt", "--times", "1:2:3", "-o"]
+    assert main(argv + [str(tmp_path / "old.h5"), "--n", "40"]) == 0
+    assert "--n is deprecated; use --n-per-time" in capsys.readouterr().err
+    assert main(argv + [str(tmp_path / "new.h5"), "--n-per-time", "40"]) == 0
+    assert "deprecated" not in capsys.readouterr().err
+    old, new = amphys.io.read(tmp_path / "old.h5"), amphys.io.read(tmp_path / "new.h5")
+    np.testing.assert_array_equal(old["x"].values, new["x"].values)
 
 
 @pytest.mark.parametrize(

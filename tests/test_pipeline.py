@@ -10,7 +10,7 @@ from amphys.cli.main import main
 @pytest.mark.slow
 def test_run_tiny_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["run", "barenblatt", "-o", str(out), "--n", "300", "--n-times", "4", "--steps", "60",
+    code = main(["run", "barenblatt", "-o", str(out), "--n-per-time", "300", "--n-times", "4", "--steps", "60",
                  "--quiet"])
     assert code == 0
     text = capsys.readouterr().out

@@ -12,7 +12,7 @@ import pytest
 
 import amphys
 from amphys.errors import InputError
-from amphys.predict import ExtrapolationWarning, classify_times, predict
+from amphys.workflows.prediction import ExtrapolationWarning, classify_times, predict
 
 TINY = dict(steps=20, hidden=16, depth=2, batch_size=128, warmup=2, progress=False)
 
@@ -61,7 +61,7 @@ def test_predict_pushes_nearest_snapshot_and_flags_regimes():
 
 def test_predict_from_time_and_subset():
     data, model = _data(), Drift()
-    pred = predict(model, data, [1.0, 1.5], from_time=0.0, n=3, seed=1)
+    pred = predict(model, data, [1.0, 1.5], from_time=0.0, n_per_time=3, seed=1)
     assert json.loads(pred.attrs["prediction"])["source_time"] == [0.0, 0.0]
     assert pred.sizes["sample"] == 6
     assert model.calls == [(0.0, [1.0, 1.5])]  # one push per source time
@@ -76,8 +76,9 @@ def test_predict_from_time_and_subset():
         (dict(times=[1.0], from_time=0.7), r"from_time: 0.7 is not an observed time of the data; observed times: "
                                            r"0, 0.5, 2"),
         (dict(times=[1.0, 0.5]), r"times: times must be increasing"),
-        (dict(times=[1.0], n=50), r"n: 50 samples requested but the snapshot at time 0.5 has only 4"),
-        (dict(times=[1.0], n=1), r"n: expected an integer >= 2"),
+        (dict(times=[1.0], n_per_time=50), r"n_per_time: 50 samples requested but the snapshot at time 0.5 has "
+                                           r"only 4"),
+        (dict(times=[1.0], n_per_time=1), r"n_per_time: expected a >= 2 integer number of samples"),
     ],
 )
 def test_predict_errors(kwargs, match):
@@ -170,7 +171,7 @@ def test_fit_sparse_irregular_weighted_data():
 # -- validation without ground truth -------------------------------------------------------------------------
 def test_permutation_test_matches_energy_distance_and_separates_laws():
     from amphys.diagnostics import energy_distance
-    from amphys.validation import permutation_test
+    from amphys.workflows.validation import permutation_test
 
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(300, 2)), rng.normal(size=(250, 2))
@@ -190,7 +191,7 @@ def test_permutation_test_matches_energy_distance_and_separates_laws():
 
 
 def test_validate_report_and_verdict():
-    from amphys.validation import validate
+    from amphys.workflows.validation import validate
 
     times = [0.0, 0.2, 0.45, 1.0]
     data = _ou_snapshots(times, [300, 250, 200, 300])

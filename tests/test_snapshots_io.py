@@ -1,4 +1,4 @@
-"""Snapshots schema (SPEC §4.1): construction, validation errors, atomic HDF5 round trips."""
+"""Snapshots schema (docs/theory.md#data-schema): construction, check errors, atomic HDF5 round trips."""
 
 import os
 
@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import amphys
 from amphys.data.io import atomic_path
-from amphys.data.snapshots import make_snapshots, split_snapshots, validate_snapshots
+from amphys.data.snapshots import check_snapshots, make_snapshots, split_snapshots, validate_snapshots
 from amphys.errors import FileFormatError, InputError
 
 
@@ -63,16 +63,25 @@ def test_validation_errors(time, x, match):
 
 def test_validation_of_foreign_objects():
     with pytest.raises(InputError, match="xarray.Dataset"):
-        validate_snapshots({"x": 1})
+        check_snapshots({"x": 1})
     with pytest.raises(InputError, match="missing data variable 'x'"):
-        validate_snapshots(xr.Dataset({"y": ("sample", np.zeros(3))}))
+        check_snapshots(xr.Dataset({"y": ("sample", np.zeros(3))}))
     t, x = _toy()
     ds = make_snapshots(t, x)
     unsorted = ds.isel(sample=np.arange(ds.sizes["sample"])[::-1])
     with pytest.raises(InputError, match="sorted"):
-        validate_snapshots(unsorted)
+        check_snapshots(unsorted)
     with pytest.raises(InputError, match="weight"):
         make_snapshots(t, x, weight=-np.ones(t.size))
+
+
+def test_validate_snapshots_is_a_deprecated_name_of_check_snapshots():
+    ds = make_snapshots(*_toy())
+    with pytest.warns(DeprecationWarning, match="validate_snapshots is deprecated; use check_snapshots"):
+        assert validate_snapshots(ds, min_times=3) is ds
+    with pytest.warns(DeprecationWarning), pytest.raises(InputError, match="at least 4 distinct times"):
+        validate_snapshots(ds, min_times=4)
+    assert amphys.validate_snapshots is validate_snapshots and amphys.check_snapshots is check_snapshots
 
 
 @given(

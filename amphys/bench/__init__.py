@@ -1,4 +1,4 @@
-"""Reproduction benchmarks (SPEC §8): ``amphys bench NAME [--quick|--full]`` and ``benchmarks/NAME.py``.
+"""Reproduction benchmarks (docs/benchmarks.md): ``amphys bench NAME [--quick|--full]`` and ``benchmarks/NAME.py``.
 
 Names: ``hydrogen`` (the Action Matching paper's Schrödinger experiment, and the 1s+2pz state), the physics
 suite ``barenblatt``, ``ou``, ``fp-double-well``, ``pme-merge``, ``schrodinger-grid``, and ``sweeps`` (velocity

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from amphys.solver.status import FitStatus
+
 __all__ = ["Trained", "SampleOnly", "fit_am", "fit_sm", "fit_sm_paper", "fit_cfm", "oracle", "fd_score",
            "score_model", "snapshot_arrays"]
 
@@ -40,7 +42,7 @@ class Trained:
     model: object
     train_s: float
     extra_s: float = 0.0
-    status: str = "converged"
+    status: FitStatus | str = FitStatus.CONVERGED
     note: str = ""
     curve: list = dataclasses.field(default_factory=list)
 
@@ -78,7 +80,8 @@ def fit_am(data, scale, *, time_integral: str = "mc", sampler=None, seed: int = 
     training checkpoint inside the fit's callback) and on the returned model; the time it takes is excluded
     from the reported training seconds.
     """
-    from amphys.fit import fit, load_model
+    from amphys.workflows.fitting import fit
+    from amphys.workflows.result import load_model
 
     cfg = {**scale.net, "time_integral": time_integral, "seed": seed, **overrides}
     points, spent = [], [0.0]
@@ -206,12 +209,12 @@ def fd_score(system, h: float):
 def score_model(model, system, times, scale, *, seed: int, sample_only: bool = False, n_eval: int | None = None,
                 kernel: str = "rbf", paper_scale: float = 1.0, metrics=None, target: str = "auto"):
     """:func:`amphys.evaluate` with the scale's sizes; ``sample_only`` for models without a velocity."""
-    from amphys.diagnostics import evaluate
-    from amphys.diagnostics.evaluate import SAMPLE_METRICS
+    from amphys.diagnostics.scoring import SAMPLE_METRICS
+    from amphys.workflows.evaluation import evaluate
 
     n = int(n_eval or scale.n_eval)
     if metrics is None and sample_only:
         metrics = list(SAMPLE_METRICS)
-    return evaluate(model, system, times=times, metrics=metrics, n=n, seed=seed, kernel=kernel,
+    return evaluate(model, system, times=times, metrics=metrics, n_per_time=n, seed=seed, kernel=kernel,
                     paper_scale=paper_scale, n_projections=scale.n_projections,
                     w2_max_n=min(scale.w2_max_n, n), push_steps=scale.push_steps, target=target)

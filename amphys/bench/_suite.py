@@ -112,13 +112,14 @@ def run_case(case: Case, scale, *, seed: int = 0, extra_rows=None, am_curve=None
     ``extra_rows(name, model, trained) -> dict`` may add per-method results (hydrogen's Bohmian-field metrics);
     ``am_curve(system, times) -> (curve_fn, every)`` asks AM fits for a metric curve along training.
     """
-    import amphys
+    from amphys import systems
+    from amphys.data.synthetic import generate
 
     start = time.perf_counter()
     sc = case_scale(case, scale)
-    system = amphys.systems.get(case.system, **case.params)
+    system = systems.get(case.system, **case.params)
     t_data = np.linspace(*system.t_span, sc.n_times)
-    data = amphys.generate(system, t_data, sc.n, seed=seed, progress=False)
+    data = generate(system, t_data, sc.n, seed=seed, progress=False)
     times, xs = mt.snapshot_arrays(data)
     ev = np.asarray(case.eval_times if case.eval_times is not None else np.linspace(*system.t_span, sc.eval_times))
     log(f"{case.label}: {system.name} d={system.dim}, {sc.n_times} snapshots x {sc.n} samples")
@@ -161,7 +162,8 @@ def run_case(case: Case, scale, *, seed: int = 0, extra_rows=None, am_curve=None
 
 def _with_data_residual(report: xr.Dataset, data, model, seed: int) -> xr.Dataset:
     """Add the weak continuity residual of the model on the *training* snapshots (every snapshot time; the
-    data-only self-check of a fit, SPEC §5.2) as ``data_residual`` / ``data_residual_floor`` means."""
+    data-only self-check of a fit, docs/theory.md#weak-continuity-residual) as ``data_residual`` /
+    ``data_residual_floor`` means."""
     from amphys.diagnostics import continuity_residual
 
     res = continuity_residual(data, model, seed=seed)

@@ -1,4 +1,5 @@
-r"""The Action Matching paper's hydrogen experiment (SPEC §8 item 1, PHYSICS §3 item 5) and the 1s+2pz state.
+r"""The Action Matching paper's hydrogen experiment (docs/benchmarks.md, docs/theory.md#schrodinger) and the
+1s+2pz state.
 
 Paper protocol. State ψ ∝ ψ_{3,2,−1} + ψ_{2,1,0} in the official code's units (``bohr_radius=4π``,
 ``relative_phase=π``: its sign convention), window t ∈ [0, 14000] code units (= 88.66 a.u., 0.98 of a turn of
@@ -7,13 +8,13 @@ samples pushed by each model to every time and compared with fresh exact samples
 paper's kernel (3·exp(−1e-4 r²) in code units, :func:`amphys.diagnostics.mmd2`), reported as the mean of
 |MMD²| over the 10 times. "Mean over the late part of training": MMD is recorded at checkpoints along the AM
 fits (on the EMA weights) and averaged over the second half of training (± standard deviation), as the paper
-averaged over late checkpoints. Reference levels (SPEC §8): paper AM 5.7e-4 ± 3.1e-4, SM 4.75e-2, SSM 4.71e-2,
-not moving 0.088; independent exact sets of 5000: 1e-4…4e-4.
+averaged over late checkpoints. Reference levels (docs/benchmarks.md): paper AM 5.7e-4 ± 3.1e-4, SM 4.75e-2,
+SSM 4.71e-2, not moving 0.088; independent exact sets of 5000: 1e-4…4e-4.
 
 Field level. The Bohmian velocity of this state is not a gradient (vortex lines): the AM target is its
 q-weighted gradient projection ∇s* (one weighted-Poisson solve, rotated to every time), and the perfect model is
-≈ 79% off the Bohmian field in relative L² (‖∇s* − v_B‖/‖∇s*‖ = 0.79, PHYSICS §3). Each model is scored
-against both: ``velocity_error_root_mean`` is ‖v − ∇s*‖/‖∇s*‖, ``bohm_velocity_error_root_mean`` is
+≈ 79% off the Bohmian field in relative L² (‖∇s* − v_B‖/‖∇s*‖ = 0.79, docs/theory.md#schrodinger). Each model is
+scored against both: ``velocity_error_root_mean`` is ‖v − ∇s*‖/‖∇s*‖, ``bohm_velocity_error_root_mean`` is
 ‖v − v_B‖/‖∇s*‖ (for contrast only; both normalised by the AM target's norm, on the same samples).
 
 1s+2pz (atomic units, the S-H window): the AM target is exact (no vortices); sample metrics use the RBF kernel.
@@ -35,7 +36,7 @@ from amphys.bench._suite import LABELS, Case, assemble, log, markdown_table, run
 __all__ = ["run_hydrogen", "paper_case", "PAPER_T", "PAPER_REFERENCE"]
 
 PAPER_T = 14000.0
-#: Figures of SPEC §8 (official code): mean |MMD²| (paper kernel).
+#: Figures of docs/benchmarks.md (official code): mean |MMD²| (paper kernel).
 PAPER_REFERENCE = {"AM (paper)": "5.7e-4 ± 3.1e-4", "SM + Langevin (paper)": "4.75e-2",
                    "SSM + Langevin (paper)": "4.71e-2", "not moving (official code)": "0.088",
                    "independent exact sets of 5000": "1e-4 … 4e-4"}
@@ -59,9 +60,9 @@ def s2pz_case() -> Case:
 
 
 def _s2pz_window():
-    import amphys
+    from amphys import systems
 
-    return amphys.systems.get("hydrogen", state="1s+2pz").t_span
+    return systems.get("hydrogen", state="1s+2pz").t_span
 
 
 def _curve(scale, n_eval: int, seed: int):

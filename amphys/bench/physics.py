@@ -1,4 +1,4 @@
-"""The physics suite (SPEC §8 items 2–5, PHYSICS §5): barenblatt, ou, fp-double-well, pme-merge, schrodinger-grid.
+"""The physics suite (docs/benchmarks.md): barenblatt, ou, fp-double-well, pme-merge, schrodinger-grid.
 
 Each case runs every method of :data:`amphys.bench._suite.PHYSICS_METHODS` on the same snapshots: AM with the
 default config and each time-integral mode (the best one marked), AM with the exact sampler, score matching +
@@ -21,7 +21,7 @@ def ou_highdim(d: int) -> dict:
             "cov0": 0.25, "t_span": [0.0, 1.0]}
 
 
-#: PHYSICS §5 OU-G: rotational drift, anisotropic noise; the probability-flow velocity is not a gradient.
+#: OU-G (docs/benchmarks.md): rotational drift, anisotropic noise; the probability-flow velocity is not a gradient.
 OU_ROTATIONAL = {"drift": [[0.5, -2.0], [2.0, 0.5]], "diffusion": [[0.5, 0.0], [0.0, 0.05]], "mean0": [3.0, 0.0],
                  "cov0": 0.1, "t_span": [0.0, 2.0]}
 

@@ -1,4 +1,4 @@
-"""Sweeps of the AM velocity error (SPEC §8, issue 6 item 4) on barenblatt 2D and rotational OU (OU-G):
+"""Sweeps of the AM velocity error (docs/benchmarks.md) on barenblatt 2D and rotational OU (OU-G):
 
 - vs samples per snapshot n (fixed number of snapshots K), per time-integral mode;
 - vs number of snapshots K (fixed n per snapshot, so the total data grows with K), per mode;
@@ -34,13 +34,13 @@ VARIANTS = ("mc", "quadrature", "snapshots", "mc + sampler", "quadrature + sampl
 
 
 def _error(system, times, n_per, n_times, mode, sampler, scale, seed, cache):
-    import amphys
+    from amphys.data.synthetic import generate
 
     key = (n_per, n_times, mode, sampler, seed)
     if key in cache:
         return cache[key]
     t_data = np.linspace(*system.t_span, n_times)
-    data = amphys.generate(system, t_data, n_per, seed=seed, progress=False)
+    data = generate(system, t_data, n_per, seed=seed, progress=False)
     tr = mt.fit_am(data, scale, time_integral=mode, sampler=system if sampler else None, seed=seed)
     rep = mt.score_model(tr.model, system, times, scale, seed=seed + 1, metrics=["velocity_error_root"])
     cache[key] = (float(rep["velocity_error_root"].mean()), tr.train_s)
@@ -53,7 +53,7 @@ def _stats(values):
 
 
 def run_sweeps(scale, folder, *, seed: int = 0, command: str) -> BenchOutput:
-    import amphys
+    from amphys import systems
 
     start = time.perf_counter()
     info = machine()
@@ -68,7 +68,7 @@ def run_sweeps(scale, folder, *, seed: int = 0, command: str) -> BenchOutput:
     train = np.full((len(names), len(VARIANTS)), np.nan)
     for i, label in enumerate(names):
         sys_name, params = SYSTEMS[label]
-        system = amphys.systems.get(sys_name, **params)
+        system = systems.get(sys_name, **params)
         times = np.linspace(*system.t_span, scale.eval_times)
         cache: dict = {}
         log(f"sweeps: {label}")

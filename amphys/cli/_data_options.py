@@ -27,7 +27,7 @@ _FLAGS = {
 
 
 def add_data_arguments(parser) -> None:
-    """Add the flags that control how a data file is read (SPEC §4.2)."""
+    """Add the flags that control how a data file is read (docs/guide-measured-data.md)."""
     g = parser.add_argument_group("reading the data file (.csv, .npz, .nc/.h5, .h5ad)")
     g.add_argument("--time-column", metavar="NAME", default=None,
                    help="column (CSV), array (.npz), coordinate (.nc/.h5) or obs column (.h5ad) holding the time "
@@ -74,9 +74,9 @@ def data_options(path, args) -> dict:
 
 def read_data(path, args, *, announce: bool = True):
     """Read ``path`` with the options set on the command line; print what the reader chose."""
-    import amphys
+    from amphys import io
 
-    ds = amphys.io.read(path, **data_options(path, args))
+    ds = io.read(path, **data_options(path, args))
     if announce and ds.attrs.get("import_message"):
         print(f"read {ds.attrs['import_message']}")
     return ds

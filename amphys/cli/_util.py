@@ -1,8 +1,10 @@
-"""Option parsing shared by commands: time lists, ``--set key=value`` pairs."""
+"""Option parsing shared by commands: time lists, ``--set key=value`` pairs, the per-time sample count."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 
 import numpy as np
 
@@ -40,3 +42,18 @@ def parse_sets(items, option: str = "--set") -> dict:
         except json.JSONDecodeError:
             params[key] = value
     return params
+
+
+class _PerTimeCount(argparse.Action):
+    """``--n-per-time N``; the old spelling ``--n N`` still works and prints a one-line note on stderr."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string == "--n":
+            print("amphys: note: --n is deprecated; use --n-per-time (same meaning)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_n_per_time(parser, default, help: str) -> None:
+    """Add ``--n-per-time N`` (samples per time) with ``--n`` as its deprecated spelling."""
+    parser.add_argument("--n-per-time", "--n", dest="n_per_time", type=int, default=default, metavar="N",
+                        action=_PerTimeCount, help=f"{help} (--n: deprecated spelling)")

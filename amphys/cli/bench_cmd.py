@@ -1,4 +1,4 @@
-"""``amphys bench``: the reproduction benchmarks of SPEC §8 (implemented in :mod:`amphys.bench`)."""
+"""``amphys bench``: the reproduction benchmarks of docs/benchmarks.md (implemented in :mod:`amphys.bench`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 NAME = "evaluate"
 HELP = "score a fitted model against snapshots or a system's ground truth; write a diagnostics report (HDF5)"
 DESCRIPTION = """Score a fitted model (its velocity field and the samples it transports) and write the report
-(xarray Dataset over time, SPEC §4.3) to HDF5; print a summary table.
+(xarray Dataset over time, docs/theory.md#field-and-sample-metrics) to HDF5; print a summary table.
 
 Without --system the reference is DATA itself: sample metrics (MMD², energy distance, sliced and exact W2 of the
 pushed first snapshot against each later one, with split-half noise floors) and the weak continuity residual;
@@ -22,6 +22,8 @@ examples:
 
 
 def add_arguments(p):
+    from amphys.cli._util import add_n_per_time
+
     p.add_argument("model", help="fitted model file (amphys fit -o model.pt)")
     p.add_argument("data", help="snapshots (.h5, .nc, .csv, .npz, .h5ad): the reference, or its times with --system")
     p.add_argument("--system", default=None, help="use this system's ground truth as the reference")
@@ -31,7 +33,7 @@ def add_arguments(p):
                    help="comma-separated metric names or groups 'field', 'sample' (repeatable; default all that "
                         "apply)")
     p.add_argument("--times", default=None, help="T0:T1:N or a comma-separated list (default: DATA's times)")
-    p.add_argument("--n", type=int, default=2000, help="samples per time with --system (default 2000)")
+    add_n_per_time(p, 2000, "samples per time with --system (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--target", default="auto", choices=["auto", "am_velocity", "projection", "velocity"],
                    help="field target (default auto: closed-form AM velocity, else the gradient projection)")
@@ -48,12 +50,13 @@ def add_arguments(p):
 def _reference(args, data):
     import json
 
-    import amphys
+    from amphys import systems
     from amphys.cli._util import parse_sets
+    from amphys.errors import InputError
 
     if args.system is None:
         if args.params:
-            raise amphys.errors.InputError("--set: system parameters need --system NAME")
+            raise InputError("--set: system parameters need --system NAME")
         return data, ""
     params = {}
     try:
@@ -63,21 +66,22 @@ def _reference(args, data):
     if isinstance(stored, dict) and stored.get("name") == args.system:
         params = {k: v for k, v in stored.items() if k != "name"}
     params.update(parse_sets(args.params))
-    system = amphys.systems.get(args.system, **params)
+    system = systems.get(args.system, **params)
     return system, f"system {system!r}"
 
 
 def run(args) -> int:
     import numpy as np
 
-    import amphys
+    from amphys import io
+    from amphys.cli._data_options import read_data
     from amphys.cli._util import parse_times
     from amphys.data.snapshots import snapshot_times
-    from amphys.pipeline import summary_table
+    from amphys.workflows.evaluation import evaluate
+    from amphys.workflows.pipeline import summary_table
+    from amphys.workflows.result import load_model
 
-    model = amphys.load_model(args.model)
-    from amphys.cli._data_options import read_data
-
+    model = load_model(args.model)
     data = read_data(args.data, args)
     reference, what = _reference(args, data)
     times = parse_times(args.times) if args.times else snapshot_times(data)
@@ -85,10 +89,10 @@ def run(args) -> int:
     if args.metrics:
         metrics = [m.strip() for item in args.metrics for m in item.split(",") if m.strip()]
     projection = {"n_grid": args.n_grid} if args.n_grid else None
-    report = amphys.evaluate(model, reference, times=np.asarray(times), metrics=metrics, n=args.n, seed=args.seed,
-                             target=args.target, kernel=args.kernel, paper_scale=args.paper_scale,
-                             projection=projection)
-    amphys.io.write(report, args.output)
+    report = evaluate(model, reference, times=np.asarray(times), metrics=metrics, n_per_time=args.n_per_time,
+                      seed=args.seed, target=args.target, kernel=args.kernel, paper_scale=args.paper_scale,
+                      projection=projection)
+    io.write(report, args.output)
     print(f"reference: {what or 'snapshots ' + str(args.data)}; target: {report.attrs.get('target')}")
     print(summary_table(report))
     print(f"wrote {args.output}")

@@ -1,4 +1,4 @@
-"""``amphys fit``: fit an Action Matching model to snapshot data and save it (SPEC §7.2).
+"""``amphys fit``: fit an Action Matching model to snapshot data and save it (docs/cli.md).
 
 Every :class:`~amphys.solver.config.FitConfig` field is also a flag (generated from the dataclass): precedence is
 defaults < ``--config FILE`` < flags.
@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from amphys._checks import check_count
 from amphys.errors import InputError
 
 NAME = "fit"
@@ -19,7 +20,7 @@ amphys.load_model). A training checkpoint is written to OUTPUT.ckpt every --chec
 --resume continues from it.
 
 examples:
-  amphys generate barenblatt --set dim=2 --times 1:2:11 --n 2000 -o data.h5
+  amphys generate barenblatt --set dim=2 --times 1:2:11 --n-per-time 2000 -o data.h5
   amphys fit data.h5 -o model.pt --steps 2000 --hidden 128
   amphys fit cells.csv -o model.pt --config fit.toml --device cuda
   amphys fit huge.h5 -o model.pt --chunks 1000000                  # data larger than memory
@@ -80,7 +81,9 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    import amphys
+    from amphys import io
+    from amphys.solver.status import FitStatus
+    from amphys.workflows.fitting import fit
 
     config = config_from_args(args)
     checkpoint = args.checkpoint or f"{args.output}.ckpt"
@@ -92,19 +95,17 @@ def run(args) -> int:
     if args.chunks is not None:
         if Path(args.data).suffix.lower() not in (".h5", ".hdf5", ".nc", ".nc4"):
             raise InputError(f"--chunks: applies to .h5/.nc files (read lazily), got {args.data!r}; remove it")
-        if args.chunks < 1:
-            raise InputError(f"--chunks: expected a positive number of samples per chunk, got {args.chunks}")
-        options["chunks"] = {"sample": args.chunks}
-    data = amphys.io.read(args.data, **options)
+        options["chunks"] = {"sample": check_count(args.chunks, "--chunks", low=1)}
+    data = io.read(args.data, **options)
     if data.attrs.get("import_message"):
         print(f"read {data.attrs['import_message']}")
-    result = amphys.fit(data, config, checkpoint=checkpoint, resume=args.resume, progress=not args.no_progress,
+    result = fit(data, config, checkpoint=checkpoint, resume=args.resume, progress=not args.no_progress,
                         distributed=args.distributed)
     from amphys.solver.distributed import current
 
     ctx = current()  # data parallel: every rank holds the same model; rank 0 writes it, the others wait
     if ctx.is_main:
-        if result.status == "diverged":
+        if result.status == FitStatus.DIVERGED:
             print(f"amphys fit: diverged: {result.message}")
         result.save(args.output)
         cfg = result.config
@@ -113,7 +114,7 @@ def run(args) -> int:
               f"({result.units_x}^2/{result.units_t}); wall time {result.wall_time:.1f} s on {cfg.device}")
         print(f"wrote {args.output}")
     ctx.barrier()
-    return 0 if result.status != "diverged" else 1
+    return 1 if result.status == FitStatus.DIVERGED else 0
 
 
 def _check_output_dir(flag: str, path) -> None:

@@ -7,12 +7,13 @@ HELP = "draw exact samples of a physical system at given times and write Snapsho
 DESCRIPTION = """Draw exact samples of a physical system at given times and write them as Snapshots (HDF5).
 
 examples:
-  amphys generate barenblatt --set dim=2 --set m=2 --times 1:2:11 --n 2000 -o data.h5
+  amphys generate barenblatt --set dim=2 --set m=2 --times 1:2:11 --n-per-time 2000 -o data.h5
   amphys generate ou --set 'drift=[[0.5,-2],[2,0.5]]' --set diffusion=0.1 --set 'mean0=[3,0]' --times 0:2:21 -o ou.h5
 """
 
 
 def add_arguments(p):
+    from amphys.cli._util import add_n_per_time
     from amphys.systems import names
 
     p.add_argument("system", help=f"system name: {', '.join(names())}")
@@ -21,7 +22,7 @@ def add_arguments(p):
     p.add_argument("--times", default=None,
                    help="T0:T1:N (N evenly spaced, inclusive) or a comma-separated list; default: the "
                         "system's t_span with 11 times")
-    p.add_argument("--n", type=int, default=2000, help="samples per time (default 2000)")
+    add_n_per_time(p, 2000, "samples per time (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--no-velocity", action="store_true", help="do not store v_true")
     p.add_argument("-o", "--output", required=True, help="output file (.h5)")
@@ -30,14 +31,15 @@ def add_arguments(p):
 def run(args) -> int:
     import numpy as np
 
-    import amphys
+    from amphys import io, systems
     from amphys.cli._util import parse_sets, parse_times
+    from amphys.data.synthetic import generate
 
-    system = amphys.systems.get(args.system, **parse_sets(args.params))
+    system = systems.get(args.system, **parse_sets(args.params))
     times = parse_times(args.times) if args.times else np.linspace(*system.t_span, 11)
-    ds = amphys.generate(system, times, args.n, seed=args.seed, include_velocity=not args.no_velocity,
-                         progress=True)
-    amphys.io.write(ds, args.output)
+    ds = generate(system, times, args.n_per_time, seed=args.seed, include_velocity=not args.no_velocity,
+                  progress=True)
+    io.write(ds, args.output)
     t = np.unique(ds["time"].values)
     print(f"wrote {args.output}: system {system.name} (d={ds.sizes['dim']}), {t.size} times in "
           f"[{t[0]:g}, {t[-1]:g}] {ds.attrs['units_t']}, {ds.sizes['sample']} samples"

@@ -1,4 +1,4 @@
-"""``amphys`` command: one subcommand per module ``amphys.cli.<name>_cmd`` (SPEC §7.2).
+"""``amphys`` command: one subcommand per module ``amphys.cli.<name>_cmd`` (docs/cli.md).
 
 Each command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; modules must
 not import torch or matplotlib at import time. Errors raised by amphys (or file-system errors) print one line

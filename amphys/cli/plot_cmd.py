@@ -23,9 +23,18 @@ def run(args) -> int:
     import os
 
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from amphys.plotting import plot_file
+    from pathlib import Path
 
-    paths = plot_file(args.file, args.output)
+    from amphys.plotting import plot_file, plot_training
+
+    if Path(args.file).suffix == ".pt":  # a model: its file format belongs to the workflows, above plotting
+        from amphys.workflows.result import load_model
+
+        model = load_model(args.file)
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+        paths = [plot_training(model.history, Path(args.output) / f"{Path(args.file).stem}_training.png")]
+    else:
+        paths = plot_file(args.file, args.output)
     for p in paths:
         print(f"wrote {p}")
     return 0

@@ -11,12 +11,13 @@ Times outside the span the model was trained on are extrapolations: they are fla
 
 examples:
   amphys predict model.pt --from data/measured_example.csv --times 0.25,0.5,1.7 -o pred.h5
-  amphys predict model.pt --from data.h5 --times 0:4:9 --from-time 0 --n 500 -o pred.h5
+  amphys predict model.pt --from data.h5 --times 0:4:9 --from-time 0 --n-per-time 500 -o pred.h5
 """
 
 
 def add_arguments(p):
     from amphys.cli._data_options import add_data_arguments
+    from amphys.cli._util import add_n_per_time
 
     p.add_argument("model", help="fitted model (.pt, from amphys fit)")
     p.add_argument("--from", dest="data", required=True, metavar="DATA",
@@ -26,8 +27,8 @@ def add_arguments(p):
     p.add_argument("--from-time", type=float, default=None, metavar="T",
                    help="push the samples of this observed time (default: the nearest observed time to each "
                         "requested time)")
-    p.add_argument("--n", type=int, default=None, help="push at most N samples per source time (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the subset drawn with --n (default 0)")
+    add_n_per_time(p, None, "push at most N samples per source time (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the subset drawn with --n-per-time (default 0)")
     p.add_argument("-o", "--output", required=True, help="output file (.h5)")
     add_data_arguments(p)
 
@@ -37,18 +38,20 @@ def run(args) -> int:
     import sys
     import warnings
 
-    import amphys
+    from amphys import io
     from amphys.cli._data_options import read_data
     from amphys.cli._util import parse_times
-    from amphys.predict import ExtrapolationWarning, predict
+    from amphys.workflows.prediction import ExtrapolationWarning, predict
+    from amphys.workflows.result import load_model
 
     times = parse_times(args.times)
     data = read_data(args.data, args)
-    model = amphys.load_model(args.model)
+    model = load_model(args.model)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ExtrapolationWarning)
-        pred = predict(model, data, times, from_time=args.from_time, n=args.n, seed=args.seed, progress=True)
-    amphys.io.write(pred, args.output)
+        pred = predict(model, data, times, from_time=args.from_time, n_per_time=args.n_per_time, seed=args.seed,
+                       progress=True)
+    io.write(pred, args.output)
     info = json.loads(pred.attrs["prediction"])
     u = pred.attrs.get("units_t", "1")
     u = "" if u == "1" else f" {u}"

@@ -18,14 +18,15 @@ examples:
 
 
 def add_arguments(p):
-    from amphys.pipeline import DEFAULT_SYSTEM, PRESETS
+    from amphys.cli._util import add_n_per_time
+    from amphys.workflows.pipeline import DEFAULT_SYSTEM, PRESETS
 
     p.add_argument("system", nargs="?", default=None,
                    help=f"system (default {DEFAULT_SYSTEM}; presets: {', '.join(PRESETS)}; or any registered name)")
     p.add_argument("-o", "--output", default=None, help="output folder (default ./amphys-run-SYSTEM)")
     p.add_argument("--set", dest="params", action="append", metavar="KEY=VALUE", default=[],
                    help="system parameter, value parsed as JSON (repeatable)")
-    p.add_argument("--n", type=int, default=None, help="samples per snapshot")
+    add_n_per_time(p, None, "samples per snapshot")
     p.add_argument("--n-times", type=int, default=None, help="number of snapshots")
     p.add_argument("--steps", type=int, default=None, help="training steps")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda"])
@@ -41,13 +42,13 @@ def run(args) -> int:
 
     os.environ.setdefault("MPLBACKEND", "Agg")
     from amphys.cli._util import parse_sets
-    from amphys.pipeline import run as run_pipeline
-    from amphys.pipeline import summary_table
+    from amphys.workflows.pipeline import run as run_pipeline
+    from amphys.workflows.pipeline import summary_table
 
     overrides = {k: v for k, v in {"steps": args.steps, "device": args.device}.items() if v is not None}
-    out = run_pipeline(args.system, args.output, params=parse_sets(args.params), n=args.n, n_times=args.n_times,
-                       seed=args.seed, quiet=args.quiet, plots=not args.no_plots, data_only=args.data_only,
-                       **overrides)
+    out = run_pipeline(args.system, args.output, params=parse_sets(args.params), n_per_time=args.n_per_time,
+                       n_times=args.n_times, seed=args.seed, quiet=args.quiet, plots=not args.no_plots,
+                       data_only=args.data_only, **overrides)
     print()
     print(summary_table(out.report))
     print(f"\nwrote {out.folder}/ (data.h5, model.pt, report.h5, pushed.h5, figures/) in "

@@ -46,21 +46,23 @@ def run(args) -> int:
     import os
     from pathlib import Path
 
-    import amphys
+    from amphys import io
     from amphys.cli._data_options import read_data
-    from amphys.validation import validate
+    from amphys.solver.config import FitConfig
+    from amphys.workflows.result import load_model
+    from amphys.workflows.validation import validate
 
     data = read_data(args.data, args)
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden", "depth", "device")
                  if getattr(args, k) is not None}
     overrides["seed"] = args.seed
-    config = amphys.FitConfig.from_toml(args.config, **overrides) if args.config else amphys.FitConfig(**overrides)
-    model = amphys.load_model(args.model) if args.model else None
+    config = FitConfig.from_toml(args.config, **overrides) if args.config else FitConfig(**overrides)
+    model = load_model(args.model) if args.model else None
     result = validate(data, config, model=model, n_permutations=args.permutations, seed=args.seed)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     report = result.report
-    path = amphys.io.write(report, out / "validation.h5")
+    path = io.write(report, out / "validation.h5")
     u = report.attrs["units_t"]
     u = "" if u == "1" else f" {u}"
     print(f"{'time':>10s}  {'held out':>8s}  {'distance / noise':>16s}  {'p-value':>7s}  {'residual / floor':>17s}")

@@ -1,6 +1,6 @@
-"""Snapshots data: schema, generation and file I/O (xarray, h5netcdf; no torch)."""
+"""Snapshots data: schema, synthetic data and file I/O (xarray, h5netcdf; no torch)."""
 
-from amphys.data.generate import generate
-from amphys.data.snapshots import make_snapshots, split_snapshots, validate_snapshots
+from amphys.data.snapshots import check_snapshots, make_snapshots, split_snapshots, validate_snapshots
+from amphys.data.synthetic import generate
 
-__all__ = ["generate", "make_snapshots", "split_snapshots", "validate_snapshots"]
+__all__ = ["generate", "make_snapshots", "split_snapshots", "check_snapshots", "validate_snapshots"]

@@ -1,4 +1,5 @@
-"""Shared last step of every reader of measured data: precise checks, then a Snapshots dataset (SPEC §4.2).
+"""Shared last step of every reader of measured data: precise checks, then a Snapshots dataset
+(docs/theory.md#data-schema).
 
 Readers turn a file into long-form arrays (one time per sample, one row of coordinates per sample) plus a way to
 point at a sample in the file (``locate(i)`` -> ``"line 17"``, ``"row 16"``, ``"obs 'cell_3' (row 2)"``). The
@@ -157,24 +158,7 @@ def finish_import(path: Path, t: np.ndarray, x: np.ndarray, mapping: Mapping, *,
         i = int(np.flatnonzero(bad_t)[0])
         raise FileFormatError(f"{src}: time {mapping.time!r} has {_bad_value(t[i])} at {locate(i)}"
                               f"{_more(bad_t)}; every sample needs a finite time: fix or delete those rows")
-    bad_x = ~np.isfinite(x)
-    dropped = 0
-    if bad_x.any():
-        rows = bad_x.any(axis=1)
-        if dropna:
-            keep = ~rows
-            dropped = int(rows.sum())
-            t, x = t[keep], x[keep]
-            weight = None if weight is None else np.asarray(weight)[keep]
-            mapping.notes.append(f"dropped {_plural(dropped, 'row')} with a missing or infinite coordinate")
-            index = np.flatnonzero(keep)
-            locate_kept = locate
-            locate = lambda i: locate_kept(int(index[i]))  # noqa: E731
-        else:
-            i, j = (int(a[0]) for a in np.nonzero(bad_x))
-            raise FileFormatError(f"{src}: column {mapping.columns[j]!r} has {_bad_value(x[i, j])} at "
-                                  f"{locate(i)}{_more(rows)}; fill or delete those rows, or pass {dropna_hint} "
-                                  "to skip them")
+    t, x, weight, locate = _nonfinite_coordinates(src, t, x, weight, mapping, locate, dropna, dropna_hint)
     if weight is not None:
         w = np.asarray(weight, dtype=np.float64)
         bad_w = ~np.isfinite(w) | (w < 0)
@@ -183,30 +167,7 @@ def finish_import(path: Path, t: np.ndarray, x: np.ndarray, mapping: Mapping, *,
             raise FileFormatError(f"{src}: weight {mapping.weight!r} must be finite and non-negative, got "
                                   f"{w[i]} at {locate(i)}{_more(bad_w)}")
         weight = w
-    times, counts = np.unique(t, return_counts=True)
-    if times.size < min_times:
-        if times.size == 1:
-            raise FileFormatError(
-                f"{src}: all {t.size} samples have the same time {times[0]:g} (column {mapping.time!r}); Action "
-                "Matching needs snapshots at 2 or more distinct times. If the time is in another column, name it "
-                "with time='NAME' (CLI --time-column NAME)")
-        raise FileFormatError(f"{src}: need at least {min_times} distinct times, got {times.size}")
-    small = counts < min_per_time
-    if small.any():
-        if small.all():
-            raise FileFormatError(
-                f"{src}: every time in column {mapping.time!r} appears only once ({t.size} distinct times), so "
-                "no snapshot has 2 samples: the column looks like a continuous timestamp. Round or bin it to the "
-                "snapshot times (one shared time value per snapshot), or name the right column with time='NAME'")
-        k = int(np.flatnonzero(small)[0])
-        rows = np.flatnonzero(t == times[k])
-        where = ", ".join(locate(int(r)) for r in rows[:3])
-        raise FileFormatError(
-            f"{src}: the snapshot at time {times[k]:g} (column {mapping.time!r}) has only "
-            f"{_plural(int(counts[k]), 'sample')} ({where}); each snapshot needs at least {min_per_time} samples. "
-            f"Check that time value for a typo (neighbouring times: "
-            f"{', '.join(f'{v:g}' for v in times[max(k - 1, 0):k + 2] if v != times[k])}), or delete the row"
-            + (f" ({int(small.sum())} snapshots are that small)" if small.sum() > 1 else ""))
+    times, counts = _check_snapshot_sizes(src, t, mapping, locate, min_times, min_per_time)
     summary = (f"{path.name}: time {mapping.time!r}"
                + (f" [{mapping.units_t}]" if mapping.units_t != "1" else "")
                + f"; {_plural(len(mapping.columns), 'coordinate')} "
@@ -222,6 +183,54 @@ def finish_import(path: Path, t: np.ndarray, x: np.ndarray, mapping: Mapping, *,
     if log:
         logger.info(summary)
     return ds
+
+
+def _nonfinite_coordinates(src, t, x, weight, mapping: Mapping, locate, dropna: bool, dropna_hint: str):
+    """Samples with a NaN or infinite coordinate: refused (naming the first), or dropped with ``dropna`` (then
+    ``locate`` still points into the file). Returns (t, x, weight, locate)."""
+    bad_x = ~np.isfinite(x)
+    if not bad_x.any():
+        return t, x, weight, locate
+    rows = bad_x.any(axis=1)
+    if not dropna:
+        i, j = (int(a[0]) for a in np.nonzero(bad_x))
+        raise FileFormatError(f"{src}: column {mapping.columns[j]!r} has {_bad_value(x[i, j])} at "
+                              f"{locate(i)}{_more(rows)}; fill or delete those rows, or pass {dropna_hint} "
+                              "to skip them")
+    keep = ~rows
+    mapping.notes.append(f"dropped {_plural(int(rows.sum()), 'row')} with a missing or infinite coordinate")
+    index = np.flatnonzero(keep)
+    weight = None if weight is None else np.asarray(weight)[keep]
+    return t[keep], x[keep], weight, lambda i: locate(int(index[i]))
+
+
+def _check_snapshot_sizes(src, t, mapping: Mapping, locate, min_times: int, min_per_time: int):
+    """(distinct times, samples per time), with a message that names the likely cause when too few."""
+    times, counts = np.unique(t, return_counts=True)
+    if times.size < min_times:
+        if times.size == 1:
+            raise FileFormatError(
+                f"{src}: all {t.size} samples have the same time {times[0]:g} (column {mapping.time!r}); Action "
+                "Matching needs snapshots at 2 or more distinct times. If the time is in another column, name it "
+                "with time='NAME' (CLI --time-column NAME)")
+        raise FileFormatError(f"{src}: need at least {min_times} distinct times, got {times.size}")
+    small = counts < min_per_time
+    if not small.any():
+        return times, counts
+    if small.all():
+        raise FileFormatError(
+            f"{src}: every time in column {mapping.time!r} appears only once ({t.size} distinct times), so "
+            "no snapshot has 2 samples: the column looks like a continuous timestamp. Round or bin it to the "
+            "snapshot times (one shared time value per snapshot), or name the right column with time='NAME'")
+    k = int(np.flatnonzero(small)[0])
+    rows = np.flatnonzero(t == times[k])
+    where = ", ".join(locate(int(r)) for r in rows[:3])
+    raise FileFormatError(
+        f"{src}: the snapshot at time {times[k]:g} (column {mapping.time!r}) has only "
+        f"{_plural(int(counts[k]), 'sample')} ({where}); each snapshot needs at least {min_per_time} samples. "
+        f"Check that time value for a typo (neighbouring times: "
+        f"{', '.join(f'{v:g}' for v in times[max(k - 1, 0):k + 2] if v != times[k])}), or delete the row"
+        + (f" ({int(small.sum())} snapshots are that small)" if small.sum() > 1 else ""))
 
 
 def _more(mask: np.ndarray) -> str:

@@ -1,4 +1,4 @@
-"""Readers for measured data: CSV, NPZ, NetCDF/HDF5, AnnData (SPEC §4.2).
+"""Readers for measured data: CSV, NPZ, NetCDF/HDF5, AnnData (docs/theory.md#data-schema).
 
 Each reader registers itself in :data:`amphys.data.io.READERS` under its suffixes when this module is imported
 (``amphys.io.read`` imports it). Options common to all readers: ``units_x``, ``units_t`` (stored in the attrs),
@@ -27,7 +27,7 @@ from amphys.data._import import COMMON_OPTIONS, Mapping, check_options, finish_i
 from amphys.data.anndata_format import read_h5ad
 from amphys.data.csv_format import read_csv
 from amphys.data.io import READERS, open_dataset
-from amphys.data.snapshots import SCHEMA, validate_snapshots
+from amphys.data.snapshots import SCHEMA, check_snapshots
 from amphys.errors import FileFormatError
 
 __all__ = ["read_csv", "read_npz", "read_netcdf", "read_h5ad", "snapshots_from_variable"]
@@ -117,7 +117,7 @@ def read_netcdf(path: Path, **options) -> xr.Dataset:
     variable = options.get("variable")
     if ds.attrs.get("amphys_schema") == SCHEMA or (variable is None and "x" in ds.data_vars
                                                     and ds["x"].dims == ("sample", "dim")):
-        ds = validate_snapshots(ds, name=str(path))
+        ds = check_snapshots(ds, name=str(path))
         for key in ("units_x", "units_t"):
             if options.get(key) is not None:
                 ds.attrs[key] = unit_or_default(options[key])

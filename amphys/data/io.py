@@ -1,4 +1,4 @@
-"""Reading and writing Snapshots and result datasets (SPEC §4.1, §4.2).
+"""Reading and writing Snapshots and result datasets (docs/theory.md#data-schema).
 
 Writes are atomic: the file is written next to its destination under a temporary name and renamed, so a reader
 (or a crash) never sees a half-written file.
@@ -52,7 +52,7 @@ READERS: dict = {}
 
 
 def read(path, **options) -> xr.Dataset:
-    """Read snapshots from ``path``, dispatching on its suffix (SPEC §4.2).
+    """Read snapshots from ``path``, dispatching on its suffix (docs/theory.md#data-schema).
 
     Supported: ``.h5``/``.hdf5``/``.nc`` (the Snapshots schema, or ``variable=...`` with a time coordinate),
     ``.csv``, ``.npz`` and ``.h5ad`` (see :mod:`amphys.data.formats` for their options).

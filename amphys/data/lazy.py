@@ -1,4 +1,5 @@
-"""Reading rows of a lazily opened (dask-backed) Snapshots dataset by index, with bounded memory (SPEC §4.1, §11).
+"""Reading rows of a lazily opened (dask-backed) Snapshots dataset by index, with bounded memory
+(docs/theory.md#data-schema, docs/scaling.md).
 
 ``amphys.io.read(path, chunks={"sample": N})`` keeps the positions on disk. :class:`RowReader` gives the solver
 what it needs from them without loading everything: ``read(idx)`` (the rows ``idx``, sorted and unique) and

@@ -1,4 +1,4 @@
-"""Snapshots: the one in-memory and on-disk form of samples (SPEC §4.1).
+"""Snapshots: the one in-memory and on-disk form of samples (docs/theory.md#data-schema).
 
 A long-form ``xarray.Dataset`` so that snapshot sizes may differ and times may be irregular:
 
@@ -16,11 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from amphys._deprecation import deprecated
 from amphys._version import __version__
 from amphys.errors import InputError, describe
 
-__all__ = ["SCHEMA", "make_snapshots", "validate_snapshots", "split_snapshots", "snapshot_times",
-           "default_dim_names"]
+__all__ = ["SCHEMA", "make_snapshots", "check_snapshots", "split_snapshots", "snapshot_times", "default_dim_names",
+           "validate_snapshots"]
 
 SCHEMA = "snapshots/1"
 
@@ -85,11 +86,11 @@ def make_snapshots(time, x, *, weight=None, v_true=None, dim_names: Sequence[str
     all_attrs.update(attrs or {})
     ds = xr.Dataset(data, coords={"time": (("sample",), t[order]), "dim": np.array(names, dtype=object)},
                     attrs=all_attrs)
-    return validate_snapshots(ds, min_times=min_times, name=name)
+    return check_snapshots(ds, min_times=min_times, name=name)
 
 
-def validate_snapshots(ds, *, min_times: int = 2, min_per_time: int = 2, name: str = "snapshots") -> xr.Dataset:
-    """Check that ``ds`` follows the Snapshots schema (SPEC §4.1) and return it.
+def check_snapshots(ds, *, min_times: int = 2, min_per_time: int = 2, name: str = "snapshots") -> xr.Dataset:
+    """Check that ``ds`` follows the Snapshots schema (docs/theory.md#data-schema) and return it.
 
     Raises :class:`amphys.errors.InputError` naming the first problem: missing variable, wrong dims, NaN/inf,
     unsorted times, fewer than ``min_times`` distinct times, a snapshot with fewer than ``min_per_time`` samples,
@@ -145,6 +146,13 @@ def validate_snapshots(ds, *, min_times: int = 2, min_per_time: int = 2, name: s
     if "v_true" in ds.data_vars and ds["v_true"].dims != ("sample", "dim"):
         raise InputError(f"{name}: variable 'v_true' must have dims ('sample', 'dim'), got {ds['v_true'].dims}")
     return ds
+
+
+def validate_snapshots(ds, **options) -> xr.Dataset:
+    """Deprecated name of :func:`check_snapshots` (the schema check)."""
+    deprecated("validate_snapshots is deprecated; use check_snapshots (same arguments): 'validate' now means "
+               "assessing a fit without ground truth (amphys validate)")
+    return check_snapshots(ds, **options)
 
 
 def snapshot_times(ds: xr.Dataset) -> np.ndarray:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from amphys.errors import InputError, describe
+from amphys._checks import check_int, check_points
+from amphys.errors import InputError
 
 __all__ = ["as_samples", "pair_sums", "DEFAULT_BLOCK"]
 
@@ -19,24 +20,22 @@ _DIRECT_D = 8
 
 
 def as_samples(x, name: str, d: int | None = None) -> np.ndarray:
-    """Samples as a finite float64 ``(n, d)`` array (a 1-D array is ``(n, 1)``), with at least 2 rows."""
+    """Samples as a finite float64 ``(n, d)`` array with at least 2 rows (:func:`amphys._checks.check_points`;
+    a 1-D array is ``(n, 1)`` when ``d`` is 1 or None). A non-finite sample is most often a pushed sample that
+    left to infinity because the flow diverged; the message says so."""
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        return check_points(x, d, name, min_rows=2)
+    except InputError as exc:
+        if _has_nonfinite(x):
+            raise InputError(f"{exc}; a pushed sample that left to infinity means the flow diverged") from None
+        raise
+
+
+def _has_nonfinite(x) -> bool:
+    try:
+        return not np.all(np.isfinite(np.asarray(x, dtype=np.float64)))
     except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a numeric array of shape (n, d), got {describe(x)}") from None
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        raise InputError(f"{name}: expected shape (n, d), got shape {arr.shape}")
-    if d is not None and arr.shape[1] != d:
-        raise InputError(f"{name}: expected {d} coordinates per sample (shape (n, {d})), got shape {arr.shape}")
-    if arr.shape[0] < 2:
-        raise InputError(f"{name}: expected at least 2 samples, got {arr.shape[0]}")
-    if not np.all(np.isfinite(arr)):
-        bad = int(np.flatnonzero(~np.all(np.isfinite(arr), axis=1))[0])
-        raise InputError(f"{name}: expected finite values, got NaN or inf (first at row {bad}); a pushed "
-                         "sample that left to infinity means the flow diverged")
-    return arr
+        return False
 
 
 def _sq_dists(a: np.ndarray, b: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
@@ -66,8 +65,7 @@ def pair_sums(funcs, x: np.ndarray, y: np.ndarray | None = None, *, block: int =
     With ``y`` None: Σ_{i≠j} f(‖x_i − x_j‖²) over ordered distinct pairs (the diagonal is excluded).
     Otherwise: Σ_{i,j} f(‖x_i − y_j‖²). Returns a float64 array of one sum per function.
     """
-    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
-        raise InputError(f"block: expected a positive integer tile size, got {describe(block)}")
+    block = check_int(block, "block", low=1)
     funcs = list(funcs)
     total = np.zeros(len(funcs))
     # Centre for round-off: |x|² + |y|² − 2x·y loses digits when the data sit far from the origin.

@@ -1,4 +1,5 @@
-"""Attributes of a diagnostics report (SPEC §4.3): provenance as simple types, nested data as JSON strings."""
+"""Attributes of a diagnostics report (docs/theory.md#data-schema): provenance as simple types, nested data as
+JSON strings."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def versions_json() -> str:
 
 def report_attrs(model, reference, settings: dict) -> dict:
     from amphys._version import __version__
-    from amphys.systems.base import System
+    from amphys.systems import System
 
     attrs = {"amphys_schema": REPORT_SCHEMA, "created_by": f"amphys {__version__}",
              "fit_config": fit_config_json(model), "versions": versions_json(),

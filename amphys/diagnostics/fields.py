@@ -1,7 +1,8 @@
-"""Field-level metrics against a known target velocity (SPEC §5.1), and pushing samples with a velocity callable.
+"""Field-level metrics against a known target velocity, and pushing samples with a velocity callable
+(docs/theory.md#field-and-sample-metrics).
 
-All expectations are over samples x ~ q_t (q-weighted, PHYSICS §0: fields are compared only where the density
-lives). Kinetic energies are E_q‖v‖² (no factor ½; the AM action is ½∫E_q‖v‖² dt).
+All expectations are over samples x ~ q_t (q-weighted, docs/theory.md#the-action-matching-loss: fields are
+compared only where the density lives). Kinetic energies are E_q‖v‖² (no factor ½; the AM action is ½∫E_q‖v‖² dt).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from amphys.errors import InputError, describe
 
-__all__ = ["field_metrics", "action_gap", "rk4_push", "call_velocity"]
+__all__ = ["field_metrics", "action_gap", "rk4_push", "push_samples", "call_velocity"]
 
 
 def call_velocity(model, t: float, x: np.ndarray, name: str = "model") -> np.ndarray:
@@ -52,8 +53,8 @@ def field_metrics(v: np.ndarray, v_target: np.ndarray) -> dict[str, float]:
 def action_gap(times, mean_sq_error) -> float:
     """½∫E_q‖v − v*‖² dt by the trapezoid rule on the (possibly irregular) evaluation times; NaN for one time.
 
-    With the AM loss L, L(v) − L(v*) equals this gap (SPEC §2.2), so it is the loss excess a perfect optimiser
-    would remove. The trapezoid error is O(Δt²) in the smoothness of E‖v − v*‖² in t.
+    With the AM loss L, L(v) − L(v*) equals this gap (docs/theory.md#the-action-matching-loss), so it is the loss
+    excess a perfect optimiser would remove. The trapezoid error is O(Δt²) in the smoothness of E‖v − v*‖² in t.
     """
     t = np.asarray(times, dtype=np.float64)
     e = np.asarray(mean_sq_error, dtype=np.float64)
@@ -95,4 +96,18 @@ def rk4_push(velocity, x0, t0: float, times, *, n_steps: int = 200) -> np.ndarra
                 t += h
             t = target
             out[k] = x
+    return out
+
+
+def push_samples(model, x0, t0: float, times, *, n_steps: int = 200) -> np.ndarray:
+    """Positions ``(len(times), n, d)`` of ``x0`` moved from ``t0`` by ``model``: its own ``push(x0, t0, times)``
+    when it has one (a FitResult, a baseline), else :func:`rk4_push` of the velocity with ``n_steps`` steps."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    push = getattr(model, "push", None)
+    if callable(push):
+        out = np.asarray(push(x0, t0, times), dtype=np.float64)
+    else:
+        out = rk4_push(model, x0, t0, times, n_steps=n_steps)
+    if out.shape != (len(times),) + x0.shape:
+        raise InputError(f"model.push: expected shape {(len(times),) + x0.shape}, got {out.shape}")
     return out

@@ -1,8 +1,9 @@
-r"""Gradient projection of a physical velocity: the Action Matching target where no closed form exists (SPEC §5.3).
+r"""Gradient projection of a physical velocity: the Action Matching target where no closed form exists
+(docs/theory.md#gradient-projection).
 
 For a density q and any valid continuity velocity v (∂_t q = −∇·(q v)), the AM target ∇s* is the
 L²(q)-orthogonal projection of v onto gradients: the minimiser of E_q‖∇s − v‖², i.e. the solution of
-∇·(q ∇s) = ∇·(q v) (PHYSICS §0, §3 "Computing ∇s*"). On a grid this is the discrete weighted Poisson problem
+∇·(q ∇s) = ∇·(q v) (docs/theory.md#gradient-projection). On a grid this is the discrete weighted Poisson problem
 
     min_s Σ_faces q_f (D_h s − v_f)²   ⇔   Dᵀ diag(q_f) D s = Dᵀ(q_f v_f),
 
@@ -21,14 +22,13 @@ energies satisfy E_q|v|² = E_q|∇s*|² + E_q|v − ∇s*|² to solver toleranc
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from amphys.errors import InputError, describe
 
-__all__ = ["Projection", "project_gradient", "am_target", "default_n_grid", "rigid_rotation"]
+__all__ = ["Projection", "project_gradient", "default_n_grid", "default_box"]
 
 #: Default cells per axis by dimension: converged to about 1% in E|∇s*|² in seconds
 #: (docs/bench/projection.md).
@@ -151,7 +151,7 @@ def _pcg_jacobi(A, b: np.ndarray, inv_diag: np.ndarray, *, rtol: float, maxiter:
     return x, maxiter, False
 
 
-def _default_box(system, t, n_samples: int, seed: int, symmetric_xy: bool):
+def default_box(system, t, n_samples: int, seed: int, symmetric_xy: bool):
     x = np.asarray(system.sample(t, n_samples, np.random.default_rng(seed)), dtype=np.float64)
     lo, hi = x.min(axis=0), x.max(axis=0)
     if symmetric_xy:  # the box must contain the density at every rotation angle about z
@@ -196,35 +196,65 @@ def project_gradient(system, t, n_grid=None, box=None, floor: float = 1e-12, *, 
     :class:`Projection` with ``.velocity(x)``, ``.kinetic_energy`` (E_q|∇s*|²), ``.kinetic_energy_physical``
     (E_q|v|²), ``.nongradient_fraction`` (E_q‖v − ∇s*‖²/E_q‖v‖²).
     """
-    from scipy.sparse import coo_matrix
-
-    from amphys.systems.base import check_time
+    from amphys._checks import check_time
 
     start = time.perf_counter()
     d = int(system.dim)
     if d > 3:
         raise InputError(f"system: gradient projection on a grid supports d <= 3, got d = {d}")
     t = check_time(t)
+    shape = _grid_shape(n_grid, d)
+    if not (np.isfinite(floor) and 0 <= floor < 1):
+        raise InputError(f"floor: expected a relative density floor in [0, 1), got {describe(floor)}")
+    lo, hi = default_box(system, t, n_box_samples, seed, symmetric_xy=False) if box is None else _check_box(box, d)
+    h = (hi - lo) / np.asarray(shape)
+    lattices = _face_values(system, t, shape, lo, h)
+    qmax = max(float(q.max()) for q, _ in lattices)
+    if not qmax > 0:
+        raise InputError(f"box: the density of system {system.name!r} at t={t} is zero on every face of the box "
+                         f"{lo.tolist()}..{hi.tolist()}; give a box that contains the density")
+    D, wts, rhs_flux, face_data = _assemble(lattices, qmax, floor, shape, h)
+    A = (D.T.multiply(wts) @ D).tocsr()
+    b = D.T @ rhs_flux
+    diag = A.diagonal()
+    active = np.flatnonzero(diag > 0)
+    A = A[active][:, active]
+    b = b[active]
+    if maxiter is None:
+        maxiter = 50 * max(shape) * d
+    s_active, iterations, converged = _pcg_jacobi(A, b, 1.0 / diag[active], rtol=rtol, maxiter=maxiter)
+    rel_res = float(np.sqrt(_dot(A @ s_active - b, A @ s_active - b)) / max(np.sqrt(_dot(b, b)), 1e-300))
+    n_cells = int(np.prod(shape))
+    s = np.zeros(n_cells)
+    s[active] = s_active
+    is_active = np.zeros(n_cells, dtype=bool)
+    is_active[active] = True
+    face_gradient, ke, ke_phys, ke_res, mass = _face_gradients(s, is_active, face_data, shape, h)
+    info = {"iterations": iterations, "converged": bool(converged), "relative_residual": rel_res,
+            "unknowns": int(active.size), "faces_kept": int(D.shape[0]),
+            "faces_total": int(sum(f[0].size for f in face_data)), "floor": float(floor),
+            "seconds": time.perf_counter() - start}
+    if not converged:
+        info["warning"] = f"CG stopped after {iterations} iterations at relative residual {rel_res:.2e}"
+    return Projection(t=t, lo=lo, hi=hi, n_grid=shape, face_gradient=face_gradient, kinetic_energy=ke,
+                      kinetic_energy_physical=ke_phys,
+                      nongradient_fraction=ke_res / ke_phys if ke_phys > 0 else 0.0, mass=mass, info=info)
+
+
+def _grid_shape(n_grid, d: int) -> tuple[int, ...]:
     if n_grid is None:
         n_grid = default_n_grid(d)
     shape = np.broadcast_to(np.asarray(n_grid), (d,))
     if not np.issubdtype(shape.dtype, np.integer) or np.any(shape < 4):
         raise InputError(f"n_grid: expected an integer >= 4 (or one per axis), got {describe(n_grid)}")
-    shape = tuple(int(s) for s in shape)
-    if not (np.isfinite(floor) and 0 <= floor < 1):
-        raise InputError(f"floor: expected a relative density floor in [0, 1), got {describe(floor)}")
-    if box is None:
-        lo, hi = _default_box(system, t, n_box_samples, seed, symmetric_xy=False)
-    else:
-        lo, hi = _check_box(box, d)
-    h = (hi - lo) / np.asarray(shape)
-    centres = [lo[a] + h[a] * (np.arange(shape[a]) + 0.5) for a in range(d)]
-    n_cells = int(np.prod(shape))
-    cell_index = np.arange(n_cells).reshape(shape)
+    return tuple(int(s) for s in shape)
 
-    rows, cols, vals, weights, rhs_flux = [], [], [], [], []
-    lattices = []  # per axis: (weights w_f on the full face lattice, v_f, kept mask)
-    offset = 0
+
+def _face_values(system, t: float, shape, lo, h) -> list:
+    """Per axis a: (q, v_a) at the centres of the interior faces normal to a (q = 0 where not finite)."""
+    d = len(shape)
+    centres = [lo[a] + h[a] * (np.arange(shape[a]) + 0.5) for a in range(d)]
+    lattices = []
     for a in range(d):
         axes = [c.copy() for c in centres]
         axes[a] = lo[a] + h[a] * np.arange(1, shape[a])
@@ -235,12 +265,19 @@ def project_gradient(system, t, n_grid=None, box=None, floor: float = 1e-12, *, 
             v = np.asarray(system.velocity(t, pts), dtype=np.float64)[:, a]
         q = np.where(np.isfinite(q), q, 0.0)
         lattices.append((q, v))
-    qmax = max(float(q.max()) for q, _ in lattices)
-    if not qmax > 0:
-        raise InputError(f"box: the density of system {system.name!r} at t={t} is zero on every face of the box "
-                         f"{lo.tolist()}..{hi.tolist()}; give a box that contains the density")
+    return lattices
+
+
+def _assemble(lattices, qmax: float, floor: float, shape, h):
+    """The difference operator D over the kept faces (rows) and cells (columns), the face weights q_f h^d, the
+    weighted fluxes q_f h^d v_f, and per axis (w, v on kept faces, kept, left cell, right cell)."""
+    from scipy.sparse import coo_matrix
+
+    n_cells = int(np.prod(shape))
+    cell_index = np.arange(n_cells).reshape(shape)
     cell_volume = float(np.prod(h))
-    face_data = []
+    rows, cols, vals, weights, rhs_flux, face_data = [], [], [], [], [], []
+    offset = 0
     for a, (q, v) in enumerate(lattices):
         kept = (q >= floor * qmax) & np.isfinite(v)
         w = q * cell_volume
@@ -258,22 +295,13 @@ def project_gradient(system, t, n_grid=None, box=None, floor: float = 1e-12, *, 
         offset += m
     D = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                    shape=(offset, n_cells)).tocsr()
-    wts = np.concatenate(weights)
-    A = (D.T.multiply(wts) @ D).tocsr()
-    b = D.T @ np.concatenate(rhs_flux)
-    diag = A.diagonal()
-    active = np.flatnonzero(diag > 0)
-    A = A[active][:, active]
-    b = b[active]
-    if maxiter is None:
-        maxiter = 50 * max(shape) * d
-    s_active, iterations, converged = _pcg_jacobi(A, b, 1.0 / diag[active], rtol=rtol, maxiter=maxiter)
-    rel_res = float(np.sqrt(_dot(A @ s_active - b, A @ s_active - b)) / max(np.sqrt(_dot(b, b)), 1e-300))
-    s = np.zeros(n_cells)
-    s[active] = s_active
-    is_active = np.zeros(n_cells, dtype=bool)
-    is_active[active] = True
+    return D, np.concatenate(weights), np.concatenate(rhs_flux), face_data
 
+
+def _face_gradients(s, is_active, face_data, shape, h):
+    """∂_a s* on every face (zero where dropped) and the face-quadrature energies E_q|∇s*|², E_q|v|²,
+    E_q|v − ∇s*|² and the mass, each lattice normalised by its own mass."""
+    d = len(shape)
     face_gradient = []
     ke = ke_phys = ke_res = mass = 0.0
     for a, (w, v, kept, left, right) in enumerate(face_data):
@@ -286,105 +314,4 @@ def project_gradient(system, t, n_grid=None, box=None, floor: float = 1e-12, *, 
         fshape = list(shape)
         fshape[a] -= 1
         face_gradient.append(g.reshape(fshape))
-    info = {"iterations": iterations, "converged": bool(converged), "relative_residual": rel_res,
-            "unknowns": int(active.size), "faces_kept": int(offset),
-            "faces_total": int(sum(f[0].size for f in face_data)), "floor": float(floor),
-            "seconds": time.perf_counter() - start}
-    if not converged:
-        info["warning"] = f"CG stopped after {iterations} iterations at relative residual {rel_res:.2e}"
-    return Projection(t=t, lo=lo, hi=hi, n_grid=shape, face_gradient=tuple(face_gradient), kinetic_energy=ke,
-                      kinetic_energy_physical=ke_phys,
-                      nongradient_fraction=ke_res / ke_phys if ke_phys > 0 else 0.0, mass=mass, info=info)
-
-
-# -- the AM target of a system ------------------------------------------------------------------------------------
-def rigid_rotation(system):
-    """Angular velocity Ω about z when the system's density and velocity rotate rigidly
-    (q(x, t) = q(R_z(Ωt)ᵀx, 0), v(x, t) = R v(Rᵀx, 0)), read from ``system.angular_velocity``; else None."""
-    from amphys.errors import AmphysError
-
-    if int(getattr(system, "dim", 0)) != 3:
-        return None
-    try:
-        omega = getattr(system, "angular_velocity", None)
-    except (AmphysError, NotImplementedError):
-        return None
-    return float(omega) if isinstance(omega, (int, float)) and np.isfinite(omega) else None
-
-
-def _rotation(angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_SIZE = 8
-
-
-def _freeze(value):
-    if isinstance(value, (np.ndarray, list, tuple)):
-        return tuple(_freeze(v) for v in np.asarray(value, dtype=object).tolist()) if np.ndim(value) else value
-    return value
-
-
-def _cached_projection(system, t, options):
-    key = (type(system).__qualname__, system.params_json(), float(t),
-           tuple(sorted((k, _freeze(v)) for k, v in options.items())))
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    proj = project_gradient(system, t, **options)
-    _CACHE[key] = proj
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return proj
-
-
-def am_target(system, t, *, rotation="auto", **projection_options):
-    """The AM target field at time ``t`` as a callable ``x -> (n, d)`` array.
-
-    ``system.am_velocity`` when the system knows it in closed form (``has_am_velocity``); otherwise the gradient
-    projection of its physical velocity (:func:`project_gradient`, options passed through), cached per
-    (system parameters, time, options) — at most 8 solves are kept.
-
-    Rotation shortcut: when the system rotates rigidly about z (``rotation="auto"`` reads
-    ``system.angular_velocity``, e.g. the paper's hydrogen state; or pass Ω as a float), ∇s* is rotation
-    covariant, ∇s*(x, t) = R ∇s*_0(Rᵀx) with R = R_z(Ωt), so a single solve at t = 0 serves every time (its box
-    is made symmetric in x and y so that it holds the density at every angle). ``rotation=None`` disables it.
-    The returned callable carries ``.kind`` ("am_velocity" or "projection") and, for a projection,
-    ``.projection``.
-    """
-    from amphys.systems.base import check_time
-
-    t = check_time(t)
-    if system.has_am_velocity:
-        def field_(x):
-            return np.asarray(system.am_velocity(t, x), dtype=np.float64)
-
-        field_.kind = "am_velocity"
-        field_.projection = None
-        return field_
-    omega = rigid_rotation(system) if rotation == "auto" else rotation
-    if omega is None:
-        proj = _cached_projection(system, t, projection_options)
-        field_ = proj.velocity
-        wrapped = lambda x: field_(x)  # noqa: E731
-        wrapped.kind = "projection"
-        wrapped.projection = proj
-        return wrapped
-    if not isinstance(omega, (int, float)) or not np.isfinite(omega):
-        raise InputError(f"rotation: expected 'auto', None or an angular velocity (float), got {describe(omega)}")
-    options = dict(projection_options)
-    if options.get("box") is None:
-        options["box"] = np.stack(_default_box(system, 0.0, options.pop("n_box_samples", 20000),
-                                               options.get("seed", 0), symmetric_xy=True), axis=1)
-    proj = _cached_projection(system, 0.0, options)
-    R = _rotation(float(omega) * t)
-
-    def rotated(x):
-        x = np.asarray(x, dtype=np.float64)
-        return proj.velocity(x @ R) @ R.T  # R ∇s*_0(Rᵀx), row-wise
-
-    rotated.kind = "projection"
-    rotated.projection = proj
-    return rotated
+    return tuple(face_gradient), ke, ke_phys, ke_res, mass

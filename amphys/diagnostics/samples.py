@@ -1,4 +1,5 @@
-"""Two-sample distances between sample sets (SPEC §5.2): MMD², energy distance, sliced and exact W2.
+"""Two-sample distances between sample sets (docs/theory.md#field-and-sample-metrics): MMD², energy distance,
+sliced and exact W2.
 
 All take ``x (n, d)`` and ``y (m, d)`` float arrays and return a float. The pairwise statistics are computed
 blockwise (:mod:`amphys.diagnostics._blocks`), so memory stays bounded (a few tiles of 2048² doubles) for n, m
@@ -14,6 +15,7 @@ import math
 
 import numpy as np
 
+from amphys._checks import check_int
 from amphys.diagnostics._blocks import DEFAULT_BLOCK, as_samples, pair_sums
 from amphys.errors import InputError, describe, unknown_name
 
@@ -176,10 +178,9 @@ def sliced_w2(x, y, *, n_projections: int = 500, seed: int = 0, chunk: int = 50)
     """
     x = as_samples(x, "x")
     y = as_samples(y, "y", x.shape[1])
-    if isinstance(n_projections, bool) or not isinstance(n_projections, (int, np.integer)) or n_projections < 1:
-        raise InputError(f"n_projections: expected a positive integer, got {describe(n_projections)}")
+    n_projections = check_int(n_projections, "n_projections", low=1)
     d = x.shape[1]
-    theta = np.random.default_rng(seed).standard_normal((int(n_projections), d))
+    theta = np.random.default_rng(seed).standard_normal((n_projections, d))
     theta /= np.linalg.norm(theta, axis=1, keepdims=True)
     if d == 1:
         theta = np.ones((1, 1))

@@ -1,4 +1,4 @@
-r"""Weak continuity residual from samples alone (SPEC §5.2, PHYSICS §4.2).
+r"""Weak continuity residual from samples alone (docs/theory.md#weak-continuity-residual).
 
 For test functions φ_k(x) = cos(ω_k·x + b_k) the continuity equation ∂_t q = −∇·(q v) gives, for every k,
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from amphys._checks import check_int
 from amphys.diagnostics._blocks import as_samples
 from amphys.diagnostics.fields import call_velocity
 from amphys.errors import InputError, describe
@@ -44,9 +45,9 @@ def _project(x: np.ndarray, omega: np.ndarray) -> np.ndarray:
 def as_snapshot_list(snapshots, name: str = "snapshots") -> list[tuple[float, np.ndarray]]:
     """``[(t, x (n_t, d)), ...]`` sorted by time, from Snapshots or from a sequence of (t, x) pairs."""
     if isinstance(snapshots, xr.Dataset):
-        from amphys.data.snapshots import split_snapshots, validate_snapshots
+        from amphys.data.snapshots import check_snapshots, split_snapshots
 
-        parts = split_snapshots(validate_snapshots(snapshots, name=name))
+        parts = split_snapshots(check_snapshots(snapshots, name=name))
         return [(t, x) for t, x, _ in parts]
     try:
         pairs = [(float(t), as_samples(x, f"{name}[{i}]")) for i, (t, x) in enumerate(snapshots)]
@@ -97,16 +98,15 @@ def continuity_residual(snapshots, velocity, *, n_test: int = 128, length: float
     if len(snaps) < degree + 1:
         raise InputError(f"snapshots: the weak residual needs at least {degree + 1} distinct times for a degree-"
                          f"{degree} time derivative, got {len(snaps)}")
-    if isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)) or n_test < 1:
-        raise InputError(f"n_test: expected a positive integer, got {describe(n_test)}")
+    n_test = check_int(n_test, "n_test", low=1)
     t_all = np.array([t for t, _ in snaps])
     pooled = np.concatenate([x for _, x in snaps])
     d = pooled.shape[1]
     sigma = pooled.std(axis=0) * float(length)
     sigma = np.where(sigma > 0, sigma, 1.0)
     rng = np.random.default_rng(seed)
-    omega = rng.standard_normal((int(n_test), d)) / sigma
-    phase = rng.uniform(0.0, 2.0 * np.pi, int(n_test))
+    omega = rng.standard_normal((n_test, d)) / sigma
+    phase = rng.uniform(0.0, 2.0 * np.pi, n_test)
 
     means, variances = [], []
     for _, x in snaps:
@@ -115,40 +115,14 @@ def continuity_residual(snapshots, velocity, *, n_test: int = 128, length: float
         variances.append(phi.var(axis=0, ddof=1) / x.shape[0])
     means, variances = np.array(means), np.array(variances)
 
-    if times is None:
-        which = np.arange(len(snaps))
-    else:
-        req = np.atleast_1d(np.asarray(times, dtype=np.float64))
-        which = np.array([int(np.argmin(np.abs(t_all - t))) for t in req])
-        bad = [float(t) for t, k in zip(req, which) if not np.isclose(t_all[k], t, rtol=1e-12, atol=1e-12)]
-        if bad:
-            raise InputError(f"times: {bad} are not snapshot times; available: {t_all.tolist()}")
-
+    which = _snapshot_indices(times, t_all)
     lhs, rhs, resid, floor = [], [], [], []
     for i in which:
-        idx, c = derivative_weights(t_all, int(i), degree, window)
-        a = c @ means[idx]
-        t, x = snaps[i]
-        v = call_velocity(velocity, t, x, "velocity")
-        arg = _project(x, omega) + phase
-        g = -np.sin(arg) * _project(v, omega)  # ∇φ_k · v at each sample, (n, K)
-        b = g.mean(axis=0)
-        # variance of r_k = Σ_j c_j m_j − mean(g): independent snapshots, plus the covariance of φ and g at t_i
-        ci = c[idx == i][0] if np.any(idx == i) else 0.0
-        phi = np.cos(arg)
-        cov = np.mean((phi - phi.mean(0)) * (g - b), axis=0) * x.shape[0] / (x.shape[0] - 1) / x.shape[0]
-        var_r = (c ** 2) @ variances[idx] + g.var(axis=0, ddof=1) / x.shape[0] - 2.0 * ci * cov
-        # truncation of the degree-p derivative, estimated by the degree-(p+2) fit over two more snapshots
-        trunc2 = 0.0
-        if len(snaps) >= degree + 3:
-            idx4, c4 = derivative_weights(t_all, int(i), degree + 2, (window or degree + 1) + 2)
-            trunc2 = float(np.sum((a - c4 @ means[idx4]) ** 2))
-        scale = np.linalg.norm(a) + np.linalg.norm(b)
-        scale = scale if scale > 0 else 1.0
+        a, b, r, f = _residual_at(int(i), snaps, t_all, means, variances, omega, phase, velocity, degree, window)
         lhs.append(a)
         rhs.append(b)
-        resid.append(np.linalg.norm(a - b) / scale)
-        floor.append(np.sqrt(max(float(np.sum(var_r)), 0.0) + trunc2) / scale)
+        resid.append(r)
+        floor.append(f)
     return xr.Dataset(
         {"continuity_residual": ("time", np.array(resid)),
          "continuity_residual_floor": ("time", np.array(floor)),
@@ -158,3 +132,39 @@ def continuity_residual(snapshots, velocity, *, n_test: int = 128, length: float
         attrs={"n_test": int(n_test), "degree": int(degree), "seed": int(seed), "length": float(length),
                "definition": "R = |r| / (|d/dt E[phi]| + |E[grad phi . v]|) over random Fourier phi"},
     )
+
+
+def _snapshot_indices(times, t_all: np.ndarray) -> np.ndarray:
+    """Indices of the requested snapshot times (all when None); a time that is not a snapshot time is an error."""
+    if times is None:
+        return np.arange(t_all.size)
+    req = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    which = np.array([int(np.argmin(np.abs(t_all - t))) for t in req])
+    bad = [float(t) for t, k in zip(req, which) if not np.isclose(t_all[k], t, rtol=1e-12, atol=1e-12)]
+    if bad:
+        raise InputError(f"times: {bad} are not snapshot times; available: {t_all.tolist()}")
+    return which
+
+
+def _residual_at(i: int, snaps, t_all, means, variances, omega, phase, velocity, degree: int, window):
+    """At snapshot ``i``: d/dt E[φ_k] (local polynomial), E[∇φ_k·v], the residual R and its floor."""
+    idx, c = derivative_weights(t_all, i, degree, window)
+    a = c @ means[idx]
+    t, x = snaps[i]
+    v = call_velocity(velocity, t, x, "velocity")
+    arg = _project(x, omega) + phase
+    g = -np.sin(arg) * _project(v, omega)  # ∇φ_k · v at each sample, (n, K)
+    b = g.mean(axis=0)
+    # variance of r_k = Σ_j c_j m_j − mean(g): independent snapshots, plus the covariance of φ and g at t_i
+    ci = c[idx == i][0] if np.any(idx == i) else 0.0
+    phi = np.cos(arg)
+    cov = np.mean((phi - phi.mean(0)) * (g - b), axis=0) * x.shape[0] / (x.shape[0] - 1) / x.shape[0]
+    var_r = (c ** 2) @ variances[idx] + g.var(axis=0, ddof=1) / x.shape[0] - 2.0 * ci * cov
+    # truncation of the degree-p derivative, estimated by the degree-(p+2) fit over two more snapshots
+    trunc2 = 0.0
+    if len(snaps) >= degree + 3:
+        idx4, c4 = derivative_weights(t_all, i, degree + 2, (window or degree + 1) + 2)
+        trunc2 = float(np.sum((a - c4 @ means[idx4]) ** 2))
+    scale = np.linalg.norm(a) + np.linalg.norm(b)
+    scale = scale if scale > 0 else 1.0
+    return a, b, np.linalg.norm(a - b) / scale, np.sqrt(max(float(np.sum(var_r)), 0.0) + trunc2) / scale

@@ -94,7 +94,7 @@ def plot_velocity_fields(fields, path, *, title=None) -> Path:
 
     ``fields``: Dataset with coords ``time``, ``gx(time, i)``, ``gy(time, j)`` (one grid per time, following the
     density) and variables ``v_model(time, j, i, comp)``, ``v_target(time, j, i, comp)``, ``density(time, j, i)``
-    (as written by :func:`amphys.pipeline.velocity_fields`). Arrows share one scale across panels.
+    (as written by :func:`amphys.workflows.pipeline.velocity_fields`). Arrows share one scale across panels.
     """
     times = fields["time"].values
     idx = _pick(times)
@@ -141,7 +141,8 @@ _METRIC_PANELS = [
 
 
 def plot_metrics(report, path, *, title=None) -> Path:
-    """Each available metric of a diagnostics report (SPEC §4.3) vs time, its noise floor dashed."""
+    """Each available metric of a diagnostics report (docs/theory.md#field-and-sample-metrics) vs time, its noise
+    floor dashed."""
     panels = [p for p in _METRIC_PANELS if p[0] in report.data_vars and report[p[0]].dims == ("time",)]
     if not panels:
         raise ValueError("report has no per-time metric to plot")

@@ -50,8 +50,9 @@ def plot_file(path, outdir) -> list[Path]:
     """Write the figures that fit ``path`` into ``outdir`` and return their paths.
 
     ``path`` may be Snapshots (density panels), a diagnostics report (metrics vs time), a fit history, a
-    velocity-field dataset, a model file (``.pt``: training curves), or a folder written by ``amphys run``
-    (all of these; pushed samples are drawn against the data).
+    velocity-field dataset, or a folder written by ``amphys run`` (all of these; pushed samples are drawn
+    against the data). A model file (``.pt``) is read by the workflows, above this layer: ``amphys plot
+    model.pt`` draws its training curves, as does ``plot_training(amphys.load_model(path).history, out)``.
     """
     from amphys.data.io import open_dataset
 
@@ -71,10 +72,6 @@ def plot_file(path, outdir) -> list[Path]:
             raise FileFormatError(f"{str(path)!r}: folder holds no amphys output (data.h5, report.h5, ...)")
         return out
     if path.suffix == ".pt":
-        from amphys.fit import load_model
-
-        model = load_model(path)
-        from amphys.plotting import figures
-
-        return [figures.plot_training(model.history, outdir / f"{path.stem}_training.png")]
+        raise FileFormatError(f"{str(path)!r}: a model file; draw its training curves with `amphys plot "
+                              f"{path.name} -o DIR` or plot_training(amphys.load_model(path).history, 'out.png')")
     return _plot_dataset(open_dataset(path), path.stem, outdir)

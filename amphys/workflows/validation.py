@@ -1,15 +1,16 @@
-"""Validation of a flow fitted to measured data, without ground truth (SPEC §5.2).
+"""Validation: assessing a flow fitted to measured data, without ground truth
+(docs/theory.md#weak-continuity-residual).
 
 Two independent checks, each set against the sampling noise of the data themselves:
 
-1. **Held-out times** (:func:`amphys.diagnostics.held_out`): for every interior snapshot t_k, fit on all the other
-   snapshots, push samples of the previous snapshot t_{k−1} along that flow to t_k, and compare them with the
-   held-out samples (MMD², energy distance, sliced W2, each beside its split-half floor). On top of that report,
-   a **permutation test** of the pushed against all held-out samples (energy distance): its noise level is the
-   95th percentile of the statistic between random splits of the pooled samples (two sets from one law, same
-   sizes). ``noise_ratio = permutation_statistic / permutation_noise`` (that percentile; ≤ 1: indistinguishable
-   at the 5% level) and ``permutation_pvalue``. For scale, ``energy_distance_no_motion`` is the same statistic
-   between the previous and the held-out snapshot: how far the population moved, which the flow has to explain.
+1. **Held-out times** (:func:`~amphys.workflows.held_out_times.held_out`): for every interior snapshot t_k, fit on
+   all the other snapshots, push samples of the previous snapshot t_{k−1} along that flow to t_k, and compare them
+   with the held-out samples (MMD², energy distance, sliced W2, each beside its split-half floor). On top of that
+   report, a **permutation test** of the pushed against all held-out samples (energy distance): its noise level is
+   the 95th percentile of the statistic between random splits of the pooled samples (two sets from one law, same
+   sizes). ``noise_ratio = permutation_statistic / permutation_noise`` (that percentile; ≤ 1: indistinguishable at
+   the 5% level) and ``permutation_pvalue``. For scale, ``energy_distance_no_motion`` is the same statistic between
+   the previous and the held-out snapshot: how far the population moved, which the flow has to explain.
 2. **Weak continuity residual** (:func:`amphys.diagnostics.continuity_residual`) of the flow fitted to all
    snapshots: R(t) beside its standard-error floor.
 
@@ -25,8 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from amphys.data.snapshots import split_snapshots, validate_snapshots
-from amphys.errors import InputError, describe
+from amphys._checks import check_int
+from amphys.data.snapshots import check_snapshots, split_snapshots
+from amphys.diagnostics import continuity_residual, energy_distance
+from amphys.workflows.held_out_times import held_out
 
 __all__ = ["validate", "Validation", "permutation_test", "verdict_level", "CONSISTENT", "MARGINAL"]
 
@@ -76,9 +79,7 @@ def permutation_test(x, y, *, n_permutations: int = 100, seed: int = 0) -> dict:
     distance matrix is computed once, so each permutation costs two matrix-vector products; sets larger than
     ``MAX_SAMPLES`` are subsampled.
     """
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, (int, np.integer)) or n_permutations < 19:
-        raise InputError(f"n_permutations: expected an integer >= 19 (for a 95% noise level), got "
-                         f"{describe(n_permutations)}")
+    check_int(n_permutations, "n_permutations", low=19)  # 19 permutations: the least for a 95% noise level
     rng = np.random.default_rng(seed)
     sets = []
     for arr in (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)):
@@ -124,18 +125,14 @@ class _Recorder:
         return getattr(self._model, name)
 
 
-def _drop_time(ds: xr.Dataset, t: float) -> xr.Dataset:
-    keep = np.asarray(ds["time"].values) != t
-    return ds.isel(sample=np.flatnonzero(keep))
-
-
 def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, seed: int = 0,
              progress: bool = True, **overrides) -> Validation:
     """Held-out-time protocol and weak continuity residual on measured snapshots (see the module docstring).
 
     Parameters
     ----------
-    snapshots : Snapshots (SPEC §4.1) with at least 3 distinct times (one interior snapshot to hold out).
+    snapshots : Snapshots (docs/theory.md#data-schema) with at least 3 distinct times (one interior snapshot to
+        hold out).
     config, **overrides : the fit settings (:func:`amphys.fit`), used for every fit (one per interior
         snapshot, plus one on all snapshots unless ``model`` is given).
     model : an already fitted model of all snapshots, used for the residual instead of a new fit.
@@ -146,33 +143,51 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     Returns
     -------
     :class:`Validation`; its ``report`` is an xarray.Dataset over ``time`` (every snapshot time): ``held_out``
-    (1 where the time was held out), the variables of :func:`amphys.diagnostics.held_out` (``mmd2``,
-    ``energy_distance``, ``sliced_w2`` and their ``_floor``, ``n_compared``, ``fit_seconds``; NaN at the first
-    and last time), ``permutation_statistic`` (energy distance of the pushed vs all held-out samples),
-    ``permutation_noise`` (its 95% null level), ``noise_ratio``, ``permutation_pvalue``, ``energy_distance_no_motion``,
-    ``continuity_residual`` and ``continuity_residual_floor``; attrs ``verdict`` (plain language),
-    ``verdict_level``, ``verdict_held_out``, ``verdict_residual`` and ``fit_config``.
+    (1 where the time was held out), the variables of :func:`~amphys.workflows.held_out_times.held_out`
+    (``mmd2``, ``energy_distance``, ``sliced_w2`` and their ``_floor``, ``n_compared``, ``fit_seconds``; NaN at
+    the first and last time), ``permutation_statistic`` (energy distance of the pushed vs all held-out samples),
+    ``permutation_noise`` (its 95% null level), ``noise_ratio``, ``permutation_pvalue``,
+    ``energy_distance_no_motion``, ``continuity_residual`` and ``continuity_residual_floor``; attrs ``verdict``
+    (plain language), ``verdict_level``, ``verdict_held_out``, ``verdict_residual`` and ``fit_config``.
     """
-    import amphys
-    from amphys.diagnostics import continuity_residual, energy_distance, held_out
+    from amphys.workflows.fitting import fit
 
-    ds = validate_snapshots(snapshots, min_times=3, name="snapshots")
+    ds = check_snapshots(snapshots, min_times=3, name="snapshots")
     parts = split_snapshots(ds)
     times = np.array([p[0] for p in parts])
-    n_t = times.size
+    ho, pushes, configs = _held_out_fits(fit, ds, config, seed=seed, progress=progress, overrides=overrides)
+    data, pushed_by_time, observed_by_time = _held_out_columns(ho, pushes, parts, n_permutations=n_permutations,
+                                                               seed=seed)
+    if model is None:
+        model = fit(ds, config, progress=progress, **overrides)
+    resid = continuity_residual(ds, model, seed=seed)
+    data["continuity_residual"] = np.interp(times, resid["time"].values, resid["continuity_residual"].values)
+    data["continuity_residual_floor"] = np.interp(times, resid["time"].values,
+                                                  resid["continuity_residual_floor"].values)
     units_t = str(ds.attrs.get("units_t", "1"))
-    u = "" if units_t == "1" else f" {units_t}"
+    verdicts = _verdicts(times, data, units_t)
+    report = xr.Dataset({k: ("time", v) for k, v in data.items()}, coords={"time": times}, attrs={
+        **verdicts, "fit_config": configs[0] if configs else model.config.to_json(),
+        "units_x": str(ds.attrs.get("units_x", "1")), "units_t": units_t,
+        "n_permutations": int(n_permutations), "seed": int(seed),
+        "thresholds": json.dumps({"consistent": CONSISTENT, "marginal": MARGINAL}),
+        "held_out_protocol": ho.attrs.get("protocol", ""),
+    })
+    return Validation(report, pushed_by_time, observed_by_time)
 
+
+def _held_out_fits(fit, ds, config, *, seed: int, progress: bool, overrides: dict):
+    """The held-out report, and what each held-out fit pushed (``(t0, times, pushed)``) and its config (JSON)."""
     pushes: list = []
     configs: list = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_t - 2, desc="held-out fits", unit="fit", leave=False)
+        bar = tqdm(total=np.unique(ds["time"].values).size - 2, desc="held-out fits", unit="fit", leave=False)
 
     def recording_fit(data, cfg, **kw):
-        fitted = amphys.fit(data, cfg, **kw)
+        fitted = fit(data, cfg, **kw)
         configs.append(fitted.config.to_json())
         if bar is not None:
             bar.update()
@@ -183,41 +198,50 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     finally:
         if bar is not None:
             bar.close()
+    return ho, pushes, configs
+
+
+def _held_out_columns(ho, pushes, parts, *, n_permutations: int, seed: int):
+    """Per snapshot time: the held-out metrics (NaN where not held out) and the permutation test of the pushed
+    against the held-out samples; with the pushed and observed samples per held-out time (for figures)."""
+    times = np.array([p[0] for p in parts])
+    n_t = times.size
     index = {float(t): k for k, t in enumerate(times)}
-    held = np.zeros(n_t, dtype=np.int8)
-    columns = {name: np.full(n_t, np.nan) for name in ho.data_vars}
-    extra = {k: np.full(n_t, np.nan) for k in ("permutation_statistic", "permutation_noise", "noise_ratio",
-                                                "permutation_pvalue", "energy_distance_no_motion")}
-    pushed_by_time, observed_by_time = {}, {}
+    data = {"held_out": np.zeros(n_t, dtype=np.int8)}
+    data.update({name: np.full(n_t, np.nan) for name in ho.data_vars})
+    data.update({k: np.full(n_t, np.nan) for k in ("permutation_statistic", "permutation_noise", "noise_ratio",
+                                                    "permutation_pvalue", "energy_distance_no_motion")})
     for j, t in enumerate(ho["time"].values):
         k = index[float(t)]
-        held[k] = 1
+        data["held_out"][k] = 1
         for name in ho.data_vars:
-            columns[name][k] = float(ho[name].values[j])
+            data[name][k] = float(ho[name].values[j])
+    pushed_by_time, observed_by_time = {}, {}
     for _t0, ts, out in pushes:
         k = index[ts[0]]
         pushed, observed = out[0], parts[k][1]
         test = permutation_test(pushed, observed, n_permutations=n_permutations, seed=seed + k)
-        extra["permutation_statistic"][k] = test["statistic"]
-        extra["permutation_noise"][k] = test["noise"]
-        extra["noise_ratio"][k] = max(test["statistic"], 0.0) / test["noise"] if test["noise"] > 0 else np.inf
-        extra["permutation_pvalue"][k] = test["pvalue"]
-        extra["energy_distance_no_motion"][k] = energy_distance(parts[k - 1][1], observed)
+        data["permutation_statistic"][k] = test["statistic"]
+        data["permutation_noise"][k] = test["noise"]
+        data["noise_ratio"][k] = max(test["statistic"], 0.0) / test["noise"] if test["noise"] > 0 else np.inf
+        data["permutation_pvalue"][k] = test["pvalue"]
+        data["energy_distance_no_motion"][k] = energy_distance(parts[k - 1][1], observed)
         pushed_by_time[float(times[k])], observed_by_time[float(times[k])] = pushed, observed
+    return data, pushed_by_time, observed_by_time
 
-    if model is None:
-        model = amphys.fit(ds, config, progress=progress, **overrides)
-    resid = continuity_residual(ds, model, seed=seed)
-    r = np.interp(times, resid["time"].values, resid["continuity_residual"].values)
-    rf = np.interp(times, resid["time"].values, resid["continuity_residual_floor"].values)
 
-    ratios = extra["noise_ratio"][held == 1]
+def _verdicts(times, data: dict, units_t: str) -> dict:
+    """The plain-language verdict and the levels of both checks (report attrs)."""
+    u = "" if units_t == "1" else f" {units_t}"
+    held = data["held_out"]
+    ratios = data["noise_ratio"][held == 1]
     worst = int(np.flatnonzero(held)[np.argmax(ratios)])
     level_h = verdict_level(float(ratios.max()))
     within = int(np.sum(ratios <= 1.0))
     text_h = (f"held-out snapshots: fitted without each interior snapshot, the flow reproduces {within} of "
               f"{ratios.size} within their sampling noise (permutation test, 5% level); worst t = {times[worst]:g}"
               f"{u} at {ratios.max():.2g}× the noise: {level_h}")
+    r, rf = data["continuity_residual"], data["continuity_residual_floor"]
     med_ratio = float(np.median(r / np.where(rf > 0, rf, np.nan)))
     level_r = verdict_level(med_ratio)
     text_r = (f"weak continuity residual: median {np.median(r):.2g} against a noise floor of {np.median(rf):.2g} "
@@ -229,17 +253,4 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
                "inconsistent": "the learned flow does not reproduce the data (more training steps, more "
                                "samples or more snapshots may help)"}[overall]
     verdict = f"{summary}. {text_h[0].upper() + text_h[1:]}. {text_r[0].upper() + text_r[1:]}."
-    data = {"held_out": ("time", held)}
-    data.update({k: ("time", v) for k, v in columns.items()})
-    data.update({k: ("time", v) for k, v in extra.items()})
-    data["continuity_residual"] = ("time", r)
-    data["continuity_residual_floor"] = ("time", rf)
-    report = xr.Dataset(data, coords={"time": times}, attrs={
-        "verdict": verdict, "verdict_level": overall, "verdict_held_out": level_h, "verdict_residual": level_r,
-        "fit_config": configs[0] if configs else model.config.to_json(),
-        "units_x": str(ds.attrs.get("units_x", "1")), "units_t": units_t,
-        "n_permutations": int(n_permutations), "seed": int(seed),
-        "thresholds": json.dumps({"consistent": CONSISTENT, "marginal": MARGINAL}),
-        "held_out_protocol": ho.attrs.get("protocol", ""),
-    })
-    return Validation(report, pushed_by_time, observed_by_time)
+    return {"verdict": verdict, "verdict_level": overall, "verdict_held_out": level_h, "verdict_residual": level_r}

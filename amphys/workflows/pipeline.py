@@ -1,8 +1,9 @@
-"""``amphys run``: generate → fit → evaluate → plot into one folder, with a summary table (SPEC §7.2).
+"""The pipeline of ``amphys run``: generate → fit → evaluate → plot into one folder, with a summary table.
 
 The folder holds ``data.h5`` (Snapshots), ``model.pt``, ``history.h5`` (training curve), ``report.h5``
-(diagnostics, SPEC §4.3), ``pushed.h5`` (first-snapshot samples pushed by the learned flow to every time),
-``fields.h5`` (learned and target velocity on a grid over the first two coordinates) and ``figures/``.
+(diagnostics, docs/theory.md#field-and-sample-metrics), ``pushed.h5`` (first-snapshot samples pushed by the
+learned flow to every time), ``fields.h5`` (learned and target velocity on a grid over the first two
+coordinates) and ``figures/``.
 """
 
 from __future__ import annotations
@@ -15,29 +16,38 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from amphys.errors import InputError, unknown_name
+from amphys import io, systems
+from amphys._checks import check_count, check_int
+from amphys._deprecation import renamed_keyword
+from amphys.data.snapshots import make_snapshots
+from amphys.data.synthetic import generate
+from amphys.diagnostics import am_target
+from amphys.errors import unknown_name
+from amphys.solver.status import FitStatus
+from amphys.workflows.evaluation import evaluate
 
 __all__ = ["PRESETS", "DEFAULT_SYSTEM", "RunOutput", "run", "velocity_fields", "summary_table"]
 
-#: Built-in configurations of ``amphys run SYSTEM``: system parameters, snapshot times and fit overrides. The
-#: default is rotational Ornstein–Uhlenbeck (PHYSICS.md §5, OU-G): its physical probability-flow velocity is
-#: not a gradient, so the run shows amphys scoring the learned field against the right target (SPEC §2.1).
+#: Built-in configurations of ``amphys run SYSTEM``: system parameters, snapshot times, samples per time and fit
+#: overrides. The default is rotational Ornstein–Uhlenbeck (docs/benchmarks.md, OU-G): its physical
+#: probability-flow velocity is not a gradient, so the run shows amphys scoring the learned field against the
+#: right target (docs/theory.md#the-am-target).
 PRESETS: dict[str, dict] = {
     "ou": {
         "params": {"drift": [[0.5, -2.0], [2.0, 0.5]], "diffusion": [[0.5, 0.0], [0.0, 0.05]],
                    "mean0": [3.0, 0.0], "cov0": 0.1, "t_span": [0.0, 2.0]},
-        "n_times": 11, "n": 2000,
+        "n_times": 11, "n_per_time": 2000,
         "fit": {"steps": 2000, "hidden": 128, "depth": 3, "batch_size": 512, "time_integral": "quadrature"},
     },
-    "barenblatt": {"params": {"dim": 2, "m": 2.0}, "n_times": 11, "n": 2000,
+    "barenblatt": {"params": {"dim": 2, "m": 2.0}, "n_times": 11, "n_per_time": 2000,
                    "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
-    "ou-mixture": {"params": {}, "n_times": 11, "n": 2000,
+    "ou-mixture": {"params": {}, "n_times": 11, "n_per_time": 2000,
                    "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
-    "harmonic": {"params": {"dim": 1, "state": "squeezed"}, "n_times": 17, "n": 2000,
+    "harmonic": {"params": {"dim": 1, "state": "squeezed"}, "n_times": 17, "n_per_time": 2000,
                  "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
-    "gaussian-packet": {"params": {"dim": 2}, "n_times": 11, "n": 2000,
+    "gaussian-packet": {"params": {"dim": 2}, "n_times": 11, "n_per_time": 2000,
                         "fit": {"steps": 2000, "hidden": 128, "depth": 3, "batch_size": 512}},
-    "hydrogen": {"params": {"state": "1s+2pz"}, "n_times": 11, "n": 2000,
+    "hydrogen": {"params": {"state": "1s+2pz"}, "n_times": 11, "n_per_time": 2000,
                  "fit": {"steps": 3000, "hidden": 128, "depth": 3, "batch_size": 512}},
 }
 DEFAULT_SYSTEM = "ou"
@@ -66,8 +76,6 @@ def velocity_fields(model, system, times, *, n_grid: int = 17, n_box: int = 2000
     ``gx(time, i)`` and ``gy(time, j)`` are per-time coordinates. The target is the AM target (closed form or
     gradient projection, :func:`amphys.diagnostics.am_target`); ``density`` is q_t on the grid.
     """
-    from amphys.diagnostics import am_target
-
     rng = np.random.default_rng(seed)
     gxs, gys, vm, vt, dens = [], [], [], [], []
     for t in times:
@@ -113,7 +121,7 @@ def summary_table(report: xr.Dataset) -> str:
     return "\n".join(lines)
 
 
-def run(system: str | None = None, output=None, *, params: dict | None = None, n: int | None = None,
+def run(system: str | None = None, output=None, *, params: dict | None = None, n_per_time: int | None = None,
         n_times: int | None = None, seed: int = 0, quiet: bool = False, plots: bool = True,
         data_only: bool = False, **fit_overrides) -> RunOutput:
     """Generate data from ``system``, fit it, evaluate against the ground truth and draw the figures.
@@ -123,61 +131,53 @@ def run(system: str | None = None, output=None, *, params: dict | None = None, n
     system : a preset name (:data:`PRESETS`, default :data:`DEFAULT_SYSTEM`) or any registered system name
         (then ``params`` are required where the system has no defaults).
     output : folder (default ``./amphys-run-SYSTEM``); created if missing, files in it are replaced.
-    params : system parameters (override the preset's). n : samples per snapshot. n_times : snapshots.
+    params : system parameters (override the preset's).
+    n_per_time : samples per snapshot (``n=`` is its deprecated spelling).
+    n_times : snapshots.
     data_only : fit from the generated snapshots alone. By default the fit also draws exact samples of the
-        system between snapshots (``x_source="sampler"``, SPEC §2.3: the benchmark setting, recorded in the
-        model's config); the evaluation always uses fresh samples.
+        system between snapshots (``x_source="sampler"``, docs/theory.md#the-time-integral: the benchmark
+        setting, recorded in the model's config); the evaluation always uses fresh samples.
     **fit_overrides : FitConfig fields (e.g. ``steps=500``).
     """
-    import amphys
+    from amphys.workflows.fitting import fit
 
+    n_per_time = renamed_keyword(fit_overrides, "n", "n_per_time", n_per_time, default=None, where="run")
     name = system or DEFAULT_SYSTEM
-    if name not in amphys.systems.names():
-        raise unknown_name("system", name, amphys.systems.names())
-    preset = PRESETS.get(name, {"params": {}, "n_times": 11, "n": 2000, "fit": {}})
-    sys_params = {**preset["params"], **(params or {})}
-    n = int(n or preset["n"])
-    n_times = int(n_times or preset["n_times"])
-    if n_times < 3:
-        raise InputError(f"n_times: expected at least 3 snapshots for a run, got {n_times}")
+    if name not in systems.names():
+        raise unknown_name("system", name, systems.names())
+    preset = PRESETS.get(name, {"params": {}, "n_times": 11, "n_per_time": 2000, "fit": {}})
+    n_per_time = check_count(n_per_time or preset["n_per_time"], "n_per_time", low=2)
+    n_times = check_int(n_times or preset["n_times"], "n_times", low=3)  # at least one interior snapshot
     folder = Path(output or f"amphys-run-{name}")
     folder.mkdir(parents=True, exist_ok=True)
     timings = {}
 
     start = time.perf_counter()
-    sys_obj = amphys.systems.get(name, **sys_params)
+    sys_obj = systems.get(name, **{**preset["params"], **(params or {})})
     times = np.linspace(*sys_obj.t_span, n_times)
-    data = amphys.generate(sys_obj, times, n, seed=seed, progress=not quiet)
-    amphys.io.write(data, folder / "data.h5")
+    data = generate(sys_obj, times, n_per_time, seed=seed, progress=not quiet)
+    io.write(data, folder / "data.h5")
     timings["generate"] = time.perf_counter() - start
-    _progress(f"[1/4] generated {sys_obj.name} (d={sys_obj.dim}): {n_times} snapshots × {n} samples "
+    _progress(f"[1/4] generated {sys_obj.name} (d={sys_obj.dim}): {n_times} snapshots × {n_per_time} samples "
               f"in [{times[0]:g}, {times[-1]:g}]  ({timings['generate']:.1f} s)", quiet)
 
     start = time.perf_counter()
     overrides = {**preset["fit"], "seed": seed, **fit_overrides}
-    model = amphys.fit(data, sampler=None if data_only else sys_obj, checkpoint=folder / "checkpoint.pt",
-                       progress=not quiet, **overrides)
+    model = fit(data, sampler=None if data_only else sys_obj, checkpoint=folder / "checkpoint.pt",
+                progress=not quiet, **overrides)
     model.save(folder / "model.pt")
-    amphys.io.write(model.history, folder / "history.h5")
+    io.write(model.history, folder / "history.h5")
     timings["fit"] = time.perf_counter() - start
     _progress(f"[2/4] fitted ({'snapshots only' if data_only else 'snapshots + exact samples between them'}): "
               f"status {model.status}, {model.config.steps} steps, final loss {model.final_loss:.4g}  "
               f"({timings['fit']:.1f} s)", quiet)
-    if model.status == "diverged":
+    if model.status == FitStatus.DIVERGED:
         _progress(f"      warning: {model.message}", quiet)
 
     start = time.perf_counter()
-    report = amphys.evaluate(model, sys_obj, times=times, seed=seed + 1)
-    amphys.io.write(report, folder / "report.h5")
-    x0 = data["x"].values[data["time"].values == times[0]]
-    pushed = model.push(x0, times[0], times)
-    pushed_ds = amphys.make_snapshots(np.repeat(times, x0.shape[0]), pushed.reshape(-1, sys_obj.dim),
-                                      dim_names=list(data["dim"].values), units_x=data.attrs["units_x"],
-                                      units_t=data.attrs["units_t"], source="pushed",
-                                      system=data.attrs["system"])
-    amphys.io.write(pushed_ds, folder / "pushed.h5")
-    if sys_obj.dim >= 2:
-        amphys.io.write(velocity_fields(model, sys_obj, times, seed=seed), folder / "fields.h5")
+    report = evaluate(model, sys_obj, times=times, seed=seed + 1)
+    io.write(report, folder / "report.h5")
+    _write_pushed(model, data, times, folder, sys_obj, seed=seed)
     timings["evaluate"] = time.perf_counter() - start
     _progress(f"[3/4] evaluated against the {report.attrs.get('target', 'true')} field  "
               f"({timings['evaluate']:.1f} s)", quiet)
@@ -191,6 +191,18 @@ def run(system: str | None = None, output=None, *, params: dict | None = None, n
         timings["plot"] = time.perf_counter() - start
         _progress(f"[4/4] {len(figures)} figures in {folder / 'figures'}  ({timings['plot']:.1f} s)", quiet)
     (folder / "run.json").write_text(json.dumps(
-        {"system": sys_obj.params_json(), "n": n, "times": times.tolist(), "seed": seed, "data_only": data_only,
-         "fit": model.config.to_json(), "timings_s": timings}, indent=1))
+        {"system": sys_obj.params_json(), "n_per_time": n_per_time, "times": times.tolist(), "seed": seed,
+         "data_only": data_only, "fit": model.config.to_json(), "timings_s": timings}, indent=1))
     return RunOutput(folder, model, report, timings, figures)
+
+
+def _write_pushed(model, data, times, folder: Path, system, *, seed: int) -> None:
+    """``pushed.h5`` (the first snapshot pushed to every time) and, for d >= 2, ``fields.h5``."""
+    x0 = data["x"].values[data["time"].values == times[0]]
+    pushed = model.push(x0, times[0], times)
+    pushed_ds = make_snapshots(np.repeat(times, x0.shape[0]), pushed.reshape(-1, system.dim),
+                               dim_names=list(data["dim"].values), units_x=data.attrs["units_x"],
+                               units_t=data.attrs["units_t"], source="pushed", system=data.attrs["system"])
+    io.write(pushed_ds, folder / "pushed.h5")
+    if system.dim >= 2:
+        io.write(velocity_fields(model, system, times, seed=seed), folder / "fields.h5")

@@ -1,4 +1,5 @@
-"""Held-out-time protocol for measured data (SPEC §5.2): leave one snapshot out, fit, push, score.
+"""Held-out-time protocol for measured data: leave one snapshot out, fit, push, score
+(docs/theory.md#field-and-sample-metrics).
 
 For each interior snapshot i (neither the first nor the last time): fit on every other snapshot, push m samples
 of snapshot i−1 from t_{i−1} to t_i with the fitted flow, and compare them with m samples of snapshot i. The
@@ -15,11 +16,15 @@ import time
 import numpy as np
 import xarray as xr
 
-from amphys.diagnostics import samples as sm
-from amphys.diagnostics.evaluate import _push
-from amphys.errors import InputError, describe, unknown_name
+from amphys.data.snapshots import check_snapshots, split_snapshots
+from amphys.diagnostics.fields import push_samples
+from amphys.diagnostics.scoring import SampleMetrics
+from amphys.errors import InputError, describe
 
-__all__ = ["held_out"]
+__all__ = ["held_out", "HELD_OUT_METRICS"]
+
+#: The sample metrics of the protocol (exact W2 is left out: its cost grows fast with the snapshot size).
+HELD_OUT_METRICS = ("mmd2", "energy_distance", "sliced_w2")
 
 
 def held_out(snapshots, config=None, *, fit=None, seed: int = 0, kernel: str = "rbf", bandwidth=None,
@@ -30,7 +35,7 @@ def held_out(snapshots, config=None, *, fit=None, seed: int = 0, kernel: str = "
     Parameters
     ----------
     snapshots : Snapshots with at least 3 distinct times.
-    config, **fit_overrides : passed to the fitting function for every fit (``amphys.fit`` by default, which
+    config, **fit_overrides : passed to the fitting function for every fit (:func:`amphys.fit` by default, which
         also gets ``progress=False`` unless given).
     fit : the fitting function ``fit(snapshots, config, **overrides) -> model`` (a FitResult, or any callable
         v(t, x), pushed with RK4 when it has no ``push``); default :func:`amphys.fit`. Lets other methods be
@@ -44,15 +49,12 @@ def held_out(snapshots, config=None, *, fit=None, seed: int = 0, kernel: str = "
     xarray.Dataset over ``time`` (the held-out times): mmd2, mmd2_floor, energy_distance, energy_distance_floor,
     sliced_w2, sliced_w2_floor, n_compared, fit_seconds; attrs: fit statuses (JSON), settings.
     """
-    from amphys.data.snapshots import split_snapshots, validate_snapshots
-
-    ds = validate_snapshots(snapshots, name="snapshots", min_times=3)
-    if kernel not in ("rbf", "paper"):
-        raise unknown_name("kernel", kernel, ["rbf", "paper"])
+    ds = check_snapshots(snapshots, name="snapshots", min_times=3)
+    scorer = SampleMetrics(kernel=kernel, bandwidth=bandwidth, paper_scale=paper_scale,
+                           n_projections=n_projections)
     if fit is None:
-        import amphys
+        from amphys.workflows.fitting import fit
 
-        fit = amphys.fit
         fit_overrides.setdefault("progress", False)
     elif not callable(fit):
         raise InputError(f"fit: expected a function fit(snapshots, config, **overrides) -> model, got "
@@ -63,9 +65,8 @@ def held_out(snapshots, config=None, *, fit=None, seed: int = 0, kernel: str = "
     rng = np.random.default_rng(seed)
     rows, statuses = [], []
     for i in range(1, len(parts) - 1):
-        keep = t_all != times[i]
         start = time.perf_counter()
-        model = fit(ds.isel(sample=np.flatnonzero(keep)), config, **fit_overrides)
+        model = fit(ds.isel(sample=np.flatnonzero(t_all != times[i])), config, **fit_overrides)
         seconds = time.perf_counter() - start
         statuses.append(str(getattr(model, "status", "n/a")))
         prev, cur = parts[i - 1][1], parts[i][1]
@@ -75,18 +76,10 @@ def held_out(snapshots, config=None, *, fit=None, seed: int = 0, kernel: str = "
         x0 = prev[rng.choice(prev.shape[0], m, replace=False)]
         perm = rng.permutation(cur.shape[0])
         a, b = cur[perm[:m]], cur[perm[m:2 * m]]
-        pushed = _push(model, x0, float(times[i - 1]), [float(times[i])], push_steps)[0]
-        bw = sm.median_bandwidth(a) if (kernel == "rbf" and bandwidth is None) else bandwidth
+        pushed = push_samples(model, x0, float(times[i - 1]), [float(times[i])], n_steps=push_steps)[0]
+        scores = scorer.score(pushed, a, b, names=HELD_OUT_METRICS, seed=seed)
         row = {"n_compared": m, "fit_seconds": seconds}
-        metrics = {
-            "mmd2": lambda u, v, bw=bw: sm.mmd2(u, v, kernel=kernel, bandwidth=bw, paper_scale=paper_scale),
-            "energy_distance": sm.energy_distance,
-            "sliced_w2": lambda u, v: sm.sliced_w2(u, v, n_projections=n_projections, seed=seed),
-        }
-        finite = bool(np.all(np.isfinite(pushed)))
-        for name, f in metrics.items():
-            row[name] = f(pushed, a) if finite else float("nan")
-            row[name + "_floor"] = f(b, a)
+        row.update({k: scores[k] for name in HELD_OUT_METRICS for k in (name, name + "_floor")})
         rows.append(row)
     variables = {k: ("time", np.asarray([r[k] for r in rows], dtype=np.int64 if k == "n_compared" else float))
                  for k in rows[0]}

@@ -1,4 +1,4 @@
-"""``amphys.generate``: exact samples of a system at given times, as Snapshots (SPEC §4.1, §7.1)."""
+"""Synthetic data: exact samples of a system at given times, as Snapshots (docs/theory.md#data-schema)."""
 
 from __future__ import annotations
 
@@ -6,37 +6,17 @@ import numbers
 
 import numpy as np
 
+from amphys._checks import check_times
 from amphys.data.snapshots import make_snapshots
 from amphys.errors import InputError, describe
+from amphys.systems import System, get
 
-__all__ = ["generate", "check_times"]
-
-
-def check_times(times, name: str = "times", *, min_count: int = 1) -> np.ndarray:
-    """Strictly increasing finite times as a float64 array, with a precise error otherwise."""
-    try:
-        arr = np.atleast_1d(np.asarray(times, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a sequence of numbers, got {describe(times)}") from None
-    if arr.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D sequence of times, got shape {arr.shape}")
-    if arr.size < min_count:
-        raise InputError(f"{name}: expected at least {min_count} times, got {arr.size}")
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{name}: expected finite times, got {arr.tolist()}")
-    diffs = np.diff(arr)
-    if np.any(diffs == 0):
-        k = int(np.flatnonzero(diffs == 0)[0])
-        raise InputError(f"{name}: duplicate time {arr[k]} (positions {k} and {k + 1}); give each time once")
-    if np.any(diffs < 0):
-        k = int(np.flatnonzero(diffs < 0)[0])
-        raise InputError(f"{name}: times must be increasing, got {arr[k]} then {arr[k + 1]}; sort them")
-    return arr
+__all__ = ["generate"]
 
 
 def generate(system, times, n_per_time, *, seed: int | None = 0, include_velocity: bool = True,
              progress: bool = False):
-    """Draw independent exact samples of ``system`` at each of ``times`` (SPEC §7.1).
+    """Draw independent exact samples of ``system`` at each of ``times``, as Snapshots.
 
     Parameters
     ----------
@@ -53,12 +33,10 @@ def generate(system, times, n_per_time, *, seed: int | None = 0, include_velocit
     -------
     xarray.Dataset in the Snapshots schema.
     """
-    from amphys import systems
-
-    system = systems.get(system) if isinstance(system, str) else system
-    if not isinstance(system, systems.System):
+    system = get(system) if isinstance(system, str) else system
+    if not isinstance(system, System):
         raise InputError(f"system: expected a System or a registered name, got {describe(system)}")
-    t = check_times(times, min_count=2)
+    t = check_times(times, "times", min_count=2)
     if isinstance(n_per_time, numbers.Integral) and not isinstance(n_per_time, bool):
         counts = np.full(t.size, int(n_per_time))
     else:

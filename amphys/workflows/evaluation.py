@@ -1,0 +1,295 @@
+"""``amphys.evaluate``: score a velocity field against a System (ground truth) or Snapshots.
+
+The model is seen only as a velocity callable v(t, x) -> (n, d) (a FitResult, or any other method's field), so
+the same report scores baselines too. Result: an ``xarray.Dataset`` over ``time`` (the metric names of
+docs/theory.md#field-and-sample-metrics), saved with ``amphys.io.write``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import xarray as xr
+
+from amphys._checks import check_count, check_times
+from amphys._deprecation import renamed_keyword
+from amphys.data.snapshots import check_snapshots, snapshot_times, split_snapshots
+from amphys.diagnostics._report import report_attrs
+from amphys.diagnostics.fields import action_gap, call_velocity, field_metrics, push_samples
+from amphys.diagnostics.projection import project_gradient
+from amphys.diagnostics.scoring import FIELD_METRICS, METRICS, SAMPLE_METRICS, SampleMetrics
+from amphys.diagnostics.target import am_target
+from amphys.diagnostics.weak import continuity_residual
+from amphys.errors import InputError, describe, unknown_name
+from amphys.systems import System
+
+__all__ = ["evaluate", "METRICS", "FIELD_METRICS", "SAMPLE_METRICS", "SampleMetrics"]
+
+TARGETS = ("auto", "am_velocity", "projection", "velocity")
+#: Keywords of :func:`evaluate` that set one field of its :class:`SampleMetrics`.
+SAMPLE_OPTIONS = tuple(f.name for f in dataclasses.fields(SampleMetrics))
+
+
+def _check_metrics(metrics) -> list[str]:
+    if metrics is None:
+        return list(METRICS)
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    out = []
+    for name in names:
+        if name == "field":
+            out += FIELD_METRICS
+        elif name == "sample":
+            out += SAMPLE_METRICS
+        elif name in METRICS:
+            out.append(name)
+        else:
+            raise unknown_name("metric", name, list(METRICS) + ["field", "sample"])
+    return list(dict.fromkeys(out))
+
+
+def _sample_metrics(sample_metrics, options: dict) -> SampleMetrics:
+    """``sample_metrics`` (default settings when None) with the shorthand keywords ``options`` applied."""
+    for key in options:
+        if key not in SAMPLE_OPTIONS:
+            raise unknown_name("keyword of evaluate", key, ("n_per_time",) + SAMPLE_OPTIONS)
+    if sample_metrics is None:
+        return SampleMetrics(**options)
+    if not isinstance(sample_metrics, SampleMetrics):
+        raise InputError(f"sample_metrics: expected a SampleMetrics, got {describe(sample_metrics)}")
+    return dataclasses.replace(sample_metrics, **options)
+
+
+def evaluate(model, reference, times=None, metrics=None, *, n_per_time: int = 2000, seed: int = 0, t0=None,
+             target: str = "auto", sample_metrics: SampleMetrics | None = None, n_test: int = 128,
+             push_steps: int = 200, projection: dict | None = None, **options) -> xr.Dataset:
+    """Score ``model`` against ``reference`` at ``times`` (docs/theory.md#field-and-sample-metrics).
+
+    Parameters
+    ----------
+    model : a FitResult or any callable v(t, x) -> (n, d). Sample metrics push with ``model.push(x0, t0,
+        times)`` when it exists, else with numpy RK4 (``push_steps`` steps over the window).
+    reference : a System — field metrics against its AM target on fresh samples x ~ q_t, sample metrics of
+        pushed samples against fresh exact samples, each with its noise floor (the metric between two
+        independent exact sets of size ``n_per_time``); or Snapshots — sample metrics with each snapshot split in
+        random halves A/B: the pushed A-half of the first snapshot is compared with B_t, the floor is A_t vs B_t
+        (same sizes); field metrics only if the data carry ``v_true`` of the AM target.
+        The weak continuity residual (with its floor) is computed from the reference samples at ``times``
+        (needs at least 3 times).
+    times : evaluation times; default 11 evenly spaced over the system's ``t_span``, or every snapshot time.
+    metrics : names from :data:`METRICS` (or the groups "field", "sample"); default all that apply. Floors come
+        with their metric. An unknown name raises :class:`~amphys.errors.UnknownNameError`.
+    n_per_time : samples per time (System reference); ``n=`` is its deprecated spelling.
+    seed : seed of every random draw.
+    t0 : time of the pushed samples; default the first evaluation time (System) or the first snapshot.
+    target : "auto" (``am_velocity`` where the system has it in closed form, else the gradient projection of its
+        physical velocity, :func:`~amphys.diagnostics.am_target`), or force "am_velocity", "projection" or
+        "velocity" (the physical field, for contrast only: it is not the AM target when not a gradient).
+    sample_metrics : settings of the sample metrics (:class:`~amphys.diagnostics.scoring.SampleMetrics`: MMD
+        kernel and bandwidth, sliced-W2 directions, exact-W2 size); default ``SampleMetrics()``.
+    n_test : test functions of the weak residual.
+    projection : options of :func:`~amphys.diagnostics.project_gradient` (``n_grid``, ``box``, ...).
+    **options : ``kernel``, ``bandwidth``, ``paper_scale``, ``n_projections``, ``w2_max_n``: shorthand for the
+        fields of ``sample_metrics`` (e.g. ``kernel="paper"``).
+
+    Returns
+    -------
+    xarray.Dataset over ``time``: velocity_error, velocity_error_root, cosine, kinetic_energy_model,
+    kinetic_energy_target, action_gap (scalar), continuity_residual (+ _floor), mmd2, mmd2_floor,
+    energy_distance, energy_distance_floor, sliced_w2 (+ _floor), w2, w2_floor, mmd_bandwidth, pushed_nonfinite,
+    and with a projected target ``target_nongradient_fraction`` (E‖v − ∇s*‖²/E‖v‖² of the physical field);
+    attrs: ``target``, ``fit_config`` (JSON), ``versions`` (JSON), settings.
+    """
+    n_per_time = renamed_keyword(options, "n", "n_per_time", n_per_time, default=2000, where="evaluate")
+    wanted, explicit = _check_metrics(metrics), metrics is not None
+    if target not in TARGETS:
+        raise unknown_name("target", target, TARGETS)
+    scorer = _sample_metrics(sample_metrics, options)
+    if not (callable(model) or callable(getattr(model, "velocity", None))):
+        raise InputError(f"model: expected a FitResult or a callable v(t, x) -> (n, d), got {describe(model)}")
+    if isinstance(reference, System):
+        n_per_time = check_count(n_per_time, "n_per_time", low=4)
+        times = _evaluation_times(times, np.linspace(*reference.t_span, 11))
+        if (not explicit and reference.dim > 3 and not reference.has_am_velocity
+                and target in ("auto", "projection")):
+            wanted = [m for m in wanted if m not in FIELD_METRICS]  # no grid projection above d = 3
+        data, info = _evaluate_system(model, reference, times, wanted, scorer, n=n_per_time, seed=seed, t0=t0,
+                                      target=target, push_steps=push_steps, projection=projection or {})
+        ref_snaps = info.pop("snapshots")
+    elif isinstance(reference, xr.Dataset):
+        check_snapshots(reference, name="reference")
+        times = _evaluation_times(times, snapshot_times(reference))
+        if not explicit and "v_true" not in reference.data_vars:
+            wanted = [m for m in wanted if m not in FIELD_METRICS]  # no ground truth in the data
+        data, info = _evaluate_snapshots(model, reference, times, wanted, scorer, seed=seed, t0=t0,
+                                         push_steps=push_steps)
+        ref_snaps = reference
+    else:
+        raise InputError(f"reference: expected a System (ground truth) or Snapshots (xarray.Dataset), got "
+                         f"{describe(reference)}")
+    _add_residual(data, ref_snaps, model, times, wanted, explicit=explicit, n_test=n_test, seed=seed)
+    settings = {"n_per_time": n_per_time if isinstance(reference, System) else -1, "seed": int(seed),
+                "kernel": scorer.kernel, "paper_scale": float(scorer.paper_scale),
+                "n_projections": int(scorer.n_projections), "w2_max_n": int(scorer.w2_max_n),
+                "n_test": int(n_test), **info}
+    return _report(data, times, report_attrs(model, reference, settings))
+
+
+def _evaluation_times(times, default) -> np.ndarray:
+    if times is None:
+        return np.asarray(default, dtype=np.float64)
+    return check_times(times, "times")
+
+
+def _add_residual(data: dict, snapshots, model, times, wanted, *, explicit: bool, n_test: int, seed: int):
+    """The weak continuity residual and its floor, when asked for and computable (at least 3 times)."""
+    if "continuity_residual" not in wanted:
+        return
+    if times.size < 3:
+        if explicit:
+            raise InputError(f"metrics: 'continuity_residual' needs at least 3 evaluation times for its time "
+                             f"derivative, got {times.size}")
+        return
+    res = continuity_residual(snapshots, model, n_test=n_test, seed=seed, times=times)
+    data["continuity_residual"] = res["continuity_residual"].values
+    data["continuity_residual_floor"] = res["continuity_residual_floor"].values
+
+
+def _report(data: dict, times, attrs: dict) -> xr.Dataset:
+    variables = {k: ("time", np.asarray(v, dtype=np.int64 if k == "pushed_nonfinite" else np.float64))
+                 for k, v in data.items() if k != "action_gap"}
+    if "action_gap" in data:
+        variables["action_gap"] = ((), float(data["action_gap"]))
+    return xr.Dataset(variables, coords={"time": times}, attrs=attrs)
+
+
+def _field_rows(data: dict, wanted, times, rows) -> None:
+    """The per-time field metrics of ``rows`` (and the action gap) that were asked for, into ``data``."""
+    for name in FIELD_METRICS[:-1]:
+        if name in wanted:
+            data[name] = [r[name] for r in rows]
+    if "action_gap" in wanted:
+        data["action_gap"] = action_gap(times, [r["mean_sq_error"] for r in rows])
+
+
+def _sample_rows(data: dict, rows) -> None:
+    for key in rows[0]:
+        data[key] = [r[key] for r in rows]
+
+
+# -- a System as the reference ---------------------------------------------------------------------------------
+def _evaluate_system(model, system, times, wanted, scorer, *, n, seed, t0, target, push_steps, projection):
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3 * times.size + 1)]
+    refs = [system.sample(float(t), n, streams[3 * k]) for k, t in enumerate(times)]
+    data: dict = {}
+    info: dict = {"reference": "system", "target": "none"}
+    if any(m in wanted for m in FIELD_METRICS):
+        _system_fields(data, info, model, system, times, refs, wanted, target, projection)
+    sample_names = [m for m in SAMPLE_METRICS if m in wanted]
+    if sample_names:
+        start = times[0] if t0 is None else float(t0)
+        x0 = system.sample(start, n, streams[-1])
+        pushed = push_samples(model, x0, start, times, n_steps=push_steps)
+        _sample_rows(data, [scorer.score(pushed[k], refs[k], system.sample(float(t), n, streams[3 * k + 1]),
+                                         names=sample_names, seed=seed) for k, t in enumerate(times)])
+        info["t0"] = float(start)
+    info["snapshots"] = [(float(t), x) for t, x in zip(times, refs)]
+    return data, info
+
+
+def _system_fields(data, info, model, system, times, refs, wanted, target, projection) -> None:
+    """Field metrics against the system's AM target (closed form or projection) or its physical velocity."""
+    kind = target
+    if target == "auto":
+        kind = "am_velocity" if system.has_am_velocity else "projection"
+    if kind == "am_velocity" and not system.has_am_velocity:
+        raise InputError(f"target: system {system.name!r} has no closed-form am_velocity; use "
+                         "target='auto' or 'projection'")
+    info["target"] = kind
+    rows, proj_info, nongradient = [], None, []
+    for t, x in zip(times, refs):
+        v = call_velocity(model, t, x)
+        if kind == "velocity":
+            vt = np.asarray(system.velocity(float(t), x), dtype=np.float64)
+        elif kind == "am_velocity":
+            vt = np.asarray(system.am_velocity(float(t), x), dtype=np.float64)
+        else:
+            f = _projected_target(system, float(t), projection, forced=target == "projection")
+            vt = f(x)
+            proj_info = proj_info or _projection_summary(f.projection)
+            nongradient.append(f.projection.nongradient_fraction)
+        rows.append(field_metrics(v, vt))
+    _field_rows(data, wanted, times, rows)
+    if proj_info:
+        info["projection"] = json.dumps(proj_info, sort_keys=True)
+        data["target_nongradient_fraction"] = nongradient
+
+
+def _projected_target(system, t: float, projection: dict, *, forced: bool):
+    """The AM target at ``t`` from :func:`am_target`; with ``forced``, the grid projection even where a closed
+    form exists (to check the projection against it)."""
+    if system.dim > 3:
+        raise InputError(f"target: the gradient projection needs d <= 3, system has d = {system.dim}")
+    f = am_target(system, t, **projection)
+    if not (forced and f.kind == "am_velocity"):
+        return f
+    proj = project_gradient(system, t, **projection)
+    g = proj.velocity
+    f_ = lambda x: g(x)  # noqa: E731
+    f_.kind, f_.projection = "projection", proj
+    return f_
+
+
+def _projection_summary(proj) -> dict:
+    return {"t": proj.t, "n_grid": list(proj.n_grid), "lo": proj.lo.tolist(), "hi": proj.hi.tolist(),
+            "kinetic_energy": proj.kinetic_energy, "kinetic_energy_physical": proj.kinetic_energy_physical,
+            "nongradient_fraction": proj.nongradient_fraction, "mass": proj.mass,
+            "iterations": proj.info.get("iterations"), "seconds": proj.info.get("seconds")}
+
+
+# -- Snapshots as the reference --------------------------------------------------------------------------------
+def _evaluate_snapshots(model, ds, times, wanted, scorer, *, seed, t0, push_steps):
+    by_time = {t: x for t, x, _ in split_snapshots(ds)}
+    all_t = np.array(sorted(by_time))
+    missing = [float(t) for t in times if not np.any(np.isclose(all_t, t, rtol=1e-12, atol=1e-12))]
+    if missing:
+        raise InputError(f"times: {missing} are not snapshot times of the reference; available: "
+                         f"{all_t.tolist()}")
+    data: dict = {}
+    info: dict = {"reference": "snapshots", "target": "none"}
+    want_field = [m for m in FIELD_METRICS if m in wanted]
+    if want_field:
+        _snapshot_fields(data, model, ds, times, wanted, want_field)
+        info["target"] = "am_velocity"
+    sample_names = [m for m in SAMPLE_METRICS if m in wanted]
+    if sample_names:
+        start = all_t[0] if t0 is None else float(t0)
+        if not np.any(np.isclose(all_t, start, rtol=1e-12, atol=1e-12)):
+            raise InputError(f"t0: {start} is not a snapshot time; available: {all_t.tolist()}")
+        rng = np.random.default_rng(seed)
+        halves = {}
+        for t in {float(t) for t in times} | {float(start)}:
+            x = by_time[all_t[np.argmin(np.abs(all_t - t))]]
+            perm = rng.permutation(x.shape[0])
+            halves[t] = (x[perm[: x.shape[0] // 2]], x[perm[x.shape[0] // 2:]])
+        pushed = push_samples(model, halves[float(start)][0], float(start), times, n_steps=push_steps)
+        _sample_rows(data, [scorer.score(pushed[k], halves[float(t)][1], halves[float(t)][0], names=sample_names,
+                                         seed=seed) for k, t in enumerate(times)])
+        info["t0"] = float(start)
+    return data, info
+
+
+def _snapshot_fields(data, model, ds, times, wanted, want_field) -> None:
+    """Field metrics against the ``v_true`` the Snapshots carry (only when it is the AM target)."""
+    if "v_true" not in ds.data_vars or ds.attrs.get("v_true_target", "am_velocity") != "am_velocity":
+        raise InputError(f"metrics: {want_field} need the true AM velocity; these Snapshots carry no "
+                         "'v_true' of the AM target. Pass the System as reference, or ask only for sample "
+                         "metrics and 'continuity_residual'")
+    tt = np.asarray(ds["time"].values)
+    rows = []
+    for t in times:
+        k = np.isclose(tt, t, rtol=1e-12, atol=1e-12)
+        x = np.asarray(ds["x"].values[k], dtype=np.float64)
+        rows.append(field_metrics(call_velocity(model, t, x), np.asarray(ds["v_true"].values[k])))
+    _field_rows(data, wanted, times, rows)
