@@ -15,7 +15,7 @@ import torch
 
 import amphys
 
-FIT = dict(steps=150, hidden=32, depth=2, batch_size=256, warmup=10, lr=3e-3, eval_every=10, validation_rows=1024,
+FIT = dict(steps=150, hidden=32, depth=2, batch_size=256, warmup=10, lr=3e-3, holdout_every=10, holdout_rows=1024,
            patience=0, seed=1, device="cpu")
 
 
@@ -37,7 +37,7 @@ def main(data, outdir) -> int:
                           **short)
         resumed = amphys.fit(ds, checkpoint=outdir / "part.ckpt", resume=True, progress=False, **short)
         torch.save({"full": full.model_.state_dict(), "resumed": resumed.model_.state_dict(),
-                    "part_status": part.status, "part_steps": int(part.history["step"].values[-1])},
+                    "part_status": str(part.status), "part_steps": int(part.history["step"].values[-1])},
                    outdir / f"resume_rank{rank}.pt")
         from amphys.cli.main import main as cli
 
