@@ -1,4 +1,4 @@
-"""Baselines (issue 6, item 2): minibatch-OT flow matching and score matching + Langevin on a Gaussian path.
+"""Baselines: minibatch-OT flow matching and score matching + Langevin on a Gaussian path.
 
 The path: q_t = N(μ_t, σ_t² I) in 2-D with μ_t = μ_0 + c t and σ_t = σ_0 + r t, t ∈ [0, 1]. Its least-action
 velocity is v*(t, x) = c + (r/σ_t)(x − μ_t) (the displacement interpolation of Gaussians), so v* = c at the

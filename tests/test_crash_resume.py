@@ -1,4 +1,4 @@
-"""Crash-safe training (issue 8): ``amphys fit`` killed with SIGKILL resumes with ``--resume`` from its last
+"""Crash-safe training: ``amphys fit`` killed with SIGKILL resumes with ``--resume`` from its last
 checkpoint to the same model as an uninterrupted run; files are replaced atomically, so a kill during a write
 leaves the previous file intact; a truncated checkpoint is a one-line CLI error.
 

@@ -1,4 +1,4 @@
-"""Data-parallel training (issue 8, SPEC §11): 2 CPU processes with gloo, launched by torchrun.
+"""Data-parallel training (docs/scaling.md): 2 CPU processes with gloo, launched by torchrun.
 
 Checks: both ranks end with bitwise identical parameters and histories; the loss curve of the 2-process run (global
 batch 256 split 128 + 128) agrees with 1-process runs of the same global batch within their noise; a data-parallel

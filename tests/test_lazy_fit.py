@@ -1,6 +1,6 @@
-"""Larger-than-memory Snapshots (issue 8, SPEC §4.1, §11): a fit on dask-backed positions never holds more than a
-bounded number of rows, reads each batch's rows only, checks the values in one streaming pass, and gives the same
-fit as the data in memory.
+"""Larger-than-memory Snapshots (docs/theory.md#data-schema, docs/scaling.md): a fit on dask-backed positions
+never holds more than a bounded number of rows, reads each batch's rows only, checks the values in one streaming
+pass, and gives the same fit as the data in memory.
 
 The memory budget is simulated: the positions come from an array that records every request made of it, so the
 test sees exactly how many rows were ever materialised at once.
