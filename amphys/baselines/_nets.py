@@ -12,17 +12,20 @@ level of the score model), and the baselines should not move when the solver's i
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from amphys.baselines._common import Normaliser
 from amphys.solver import loop
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
-__all__ = ["TimeMLP", "build", "train_network"]
+__all__ = ["TimeMLP", "build", "train_network", "TrainedNetwork"]
 
 
 class TimeMLP(nn.Module):
@@ -97,3 +100,26 @@ def train_network(model: nn.Module, loss_fn, config, desc: str) -> tuple[nn.Modu
             p.requires_grad_(False)
     history = {k: np.asarray(v[:state.step]) for k, v in state.history.items()}  # without a refused step
     return eval_model.eval(), history, out.status
+
+
+@dataclasses.dataclass
+class TrainedNetwork:
+    """What a baseline's result holds: its ``config``, ``status`` and ``history`` (:func:`train_network`), the
+    observed ``times``, the trained network ``model`` (EMA weights, eval mode), the ``normaliser`` and the first
+    snapshot ``x_first`` (where generation starts by default)."""
+
+    config: Any
+    status: FitStatus
+    history: dict
+    times: np.ndarray
+    model: nn.Module
+    normaliser: Normaliser
+    x_first: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.normaliser.mean.size)
+
+    def _tensor(self, a) -> torch.Tensor:
+        p = next(self.model.parameters())
+        return torch.as_tensor(np.asarray(a), dtype=p.dtype, device=p.device)

@@ -34,10 +34,9 @@ from torch import nn
 
 from amphys._checks import check_count, check_points, check_time, check_times
 from amphys.baselines._common import BaseConfig, Normaliser, check_snapshots, draw_rows
-from amphys.baselines._nets import TimeMLP, build, train_network
+from amphys.baselines._nets import TimeMLP, TrainedNetwork, build, train_network
 from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.fields import Choice, Integer, Number
-from amphys.solver.status import FitStatus
 
 __all__ = ["CFMConfig", "FlowMatchingResult", "fit_flow_matching"]
 
@@ -89,25 +88,12 @@ class VelocityNet(nn.Module):
 
 
 @dataclasses.dataclass
-class FlowMatchingResult:
-    """A trained flow-matching model. ``history["loss"]`` holds the regression loss of every applied step (with
-    "step", "grad_norm", "lr", "wall_time")."""
+class FlowMatchingResult(TrainedNetwork):
+    """A trained flow-matching model (fields of :class:`~amphys.baselines._nets.TrainedNetwork`, ``model`` a
+    :class:`VelocityNet`). ``history["loss"]`` holds the regression loss of every applied step (with "step",
+    "grad_norm", "lr", "wall_time")."""
 
     config: CFMConfig
-    status: FitStatus
-    history: dict
-    times: np.ndarray
-    model: VelocityNet
-    normaliser: Normaliser
-    x_first: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.normaliser.mean.size)
-
-    def _tensor(self, a):
-        p = next(self.model.parameters())
-        return torch.as_tensor(a, dtype=p.dtype, device=p.device)
 
     def velocity(self, t, x) -> np.ndarray:
         """Learned velocity at time ``t`` (scalar, user's units) and points ``x (n, d)``; shape ``(n, d)``."""
@@ -179,7 +165,7 @@ def fit_flow_matching(times, xs, config: CFMConfig | None = None, **overrides) -
     model = build(lambda: VelocityNet(norm.mean.size, cfg), cfg.seed, device, dtype)
     step_loss = FlowMatchingLoss(model, cfg, [norm.y(x) for x in xs], norm.tau(times), norm.std)
     eval_model, history, status = train_network(model, step_loss, cfg, "flow matching")
-    return FlowMatchingResult(cfg, status, history, times, eval_model, norm, xs[0].copy())
+    return FlowMatchingResult(cfg, status, history, times, eval_model, norm, x_first=xs[0].copy())
 
 
 class FlowMatchingLoss:

@@ -49,11 +49,10 @@ from torch import nn
 from amphys._checks import check_count, check_points, check_time, check_times
 from amphys.baselines import _langevin
 from amphys.baselines._common import BaseConfig, Normaliser, check_snapshots, draw_rows
-from amphys.baselines._nets import TimeMLP, build, train_network
+from amphys.baselines._nets import TimeMLP, TrainedNetwork, build, train_network
 from amphys.errors import InputError, unknown_name
 from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.fields import Choice, Flag, Integer, Number
-from amphys.solver.status import FitStatus
 
 __all__ = ["SMConfig", "ScoreMatchingResult", "fit_score_matching", "SAMPLER_FIELDS"]
 
@@ -135,26 +134,13 @@ class ScoreNet(nn.Module):
 
 
 @dataclasses.dataclass
-class ScoreMatchingResult:
-    """A trained score model; ``sigmas``: the noise levels (whitened units); ``history``: "loss" (and "step",
+class ScoreMatchingResult(TrainedNetwork):
+    """A trained score model (fields of :class:`~amphys.baselines._nets.TrainedNetwork`, ``model`` a
+    :class:`ScoreNet`); ``sigmas``: the noise levels (whitened units); ``history``: "loss" (and "step",
     "grad_norm", "lr", "wall_time") per applied step."""
 
     config: SMConfig
-    status: FitStatus
-    history: dict
-    times: np.ndarray
-    model: ScoreNet
-    normaliser: Normaliser
     sigmas: np.ndarray
-    x_first: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.normaliser.mean.size)
-
-    def _tensor(self, a):
-        p = next(self.model.parameters())
-        return torch.as_tensor(np.asarray(a), dtype=p.dtype, device=p.device)
 
     def _score_fn(self):
         sig = self._tensor(self.sigmas)
@@ -248,7 +234,7 @@ def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -
     model = build(lambda: ScoreNet(norm.mean.size, cfg, sigmas), cfg.seed, device, dtype)
     step_loss = ScoreMatchingLoss(model, cfg, ys, norm.tau(times), sigmas)
     eval_model, history, status = train_network(model, step_loss, cfg, f"score matching ({cfg.objective})")
-    return ScoreMatchingResult(cfg, status, history, times, eval_model, norm, sigmas, xs[0].copy())
+    return ScoreMatchingResult(cfg, status, history, times, eval_model, norm, x_first=xs[0].copy(), sigmas=sigmas)
 
 
 class ScoreMatchingLoss:
