@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import amphys
 from amphys.errors import CheckpointError
 from amphys.solver import loop
 from amphys.solver.checkpoint import CHECKPOINT_FORMAT, checkpoint_weights, load_checkpoint, upgrade
@@ -84,6 +85,9 @@ def test_checkpoint_of_the_previous_format_loads_and_resumes(tmp_path):
     cfg = FitConfig.from_json(weights.meta["config_json"], warn_renamed=False)
     assert (cfg.holdout_every, cfg.holdout_rows, cfg.steps) == (2, 64, 10)
     assert upgrade(stored)["format"] == CHECKPOINT_FORMAT and len(upgrade(stored)["gen"]) == 1
+    model = amphys.load_model(V1)  # the EMA weights, as a model
+    assert model.status == FitStatus.STOPPED and "step 5" in model.message and model.t_span == (0.0, 1.0)
+    torch.testing.assert_close([p.float() for p in model.model_.parameters()], weights.ema, rtol=0, atol=0)
     ckpt = tmp_path / "v1.ckpt"
     shutil.copy(V1, ckpt)
     rng = np.random.default_rng(0)  # the data of the run that wrote it

@@ -65,7 +65,7 @@ class _Regression:
     streams (``state.rng`` numpy: batch indices and OT sampling; ``state.gen`` torch, on the model's device:
     noise)."""
 
-    history_keys = ("step", "loss", "grad_norm", "lr", "wall_time")
+    history_keys = ("step", "loss", *loop.LOOP_KEYS)
 
     def __init__(self, loss_fn):
         self.loss_fn = loss_fn

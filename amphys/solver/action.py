@@ -17,6 +17,7 @@ import torch
 from amphys.solver.config import FitConfig
 from amphys.solver.distributed import Context, share
 from amphys.solver.holdout import split_holdout
+from amphys.solver.loop import LOOP_KEYS
 from amphys.solver.losses import Evaluated, action_loss, time_weight
 from amphys.solver.model import ActionModel, derivatives
 from amphys.solver.quadrature import SnapshotData, TimeIntegral
@@ -25,7 +26,9 @@ from amphys.solver.state import TrainState
 
 __all__ = ["ActionMatching", "HISTORY_KEYS", "seed_of"]
 
-HISTORY_KEYS = ("step", "loss", "loss_normalised", "kinetic", "grad_norm", "lr", "wall_time", "val_loss")
+#: history of an AM fit: loss (physical units) and its normalised value, kinetic energy, the loop's entries, held-out
+#: loss (physical units; NaN between evaluations)
+HISTORY_KEYS = ("step", "loss", "loss_normalised", "kinetic", *LOOP_KEYS, "val_loss")
 
 
 def seed_of(*entropy) -> int:

@@ -27,7 +27,8 @@ from amphys.solver.distributed import Context
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
-__all__ = ["Objective", "LoopSettings", "DivergenceGuard", "Holdout", "Outcome", "lr_at", "optimiser_step", "run"]
+__all__ = ["Objective", "LoopSettings", "DivergenceGuard", "Holdout", "Outcome", "LOOP_KEYS", "lr_at",
+           "update_ema", "optimiser_step", "run"]
 
 LOOP_KEYS = ("grad_norm", "lr", "wall_time")  # what the loop records besides "step" and the objective's entries
 
@@ -123,7 +124,7 @@ class Holdout:
     name: str = "val_loss"
     unit: float = 1.0
     label: str = "held-out loss"
-    _module: torch.nn.Module | None = dataclasses.field(default=None, repr=False)
+    _module: torch.nn.Module | None = dataclasses.field(default=None, init=False, repr=False)
 
     def ema_module(self, state: TrainState) -> torch.nn.Module:
         """A copy of the model (made once, no gradients) carrying the current EMA weights."""
