@@ -31,7 +31,7 @@ WINDOW = 50
 
 def _config(args) -> dict:
     return dict(steps=args.steps, hidden=args.hidden, depth=args.depth, batch_size=args.batch_size, seed=1,
-                warmup=20, validation_fraction=0.0, device="cpu")
+                warmup=20, holdout_fraction=0.0, device="cpu")
 
 
 def _data(path: Path):

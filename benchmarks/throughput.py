@@ -52,22 +52,23 @@ def main(argv=None) -> dict:
     times = np.linspace(0.0, 1.0, 11)
     xs = [rng.normal(size=(4000, args.dim)) * (1 + t) + t for t in times]
     cfg = FitConfig(hidden=args.hidden, depth=args.depth, batch_size=args.batch_size, device=args.device,
-                    steps=10 ** 6, validation_fraction=0.0, derivatives=args.derivatives)
+                    steps=10 ** 6, holdout_fraction=0.0, derivatives=args.derivatives)
     trainer = Trainer(times, xs, None, cfg)
-    device = trainer.device
+    am = trainer.method
+    device, dtype = am.device, am.dtype
 
     # the plain regression step: a copy of the same network, the same number of rows, Adam
     import copy
 
     from amphys.solver.optim import Adam
 
-    net = copy.deepcopy(trainer.model)
+    net = copy.deepcopy(am.model)
     opt = Adam(net.parameters(), lr=1e-3)
-    batch = trainer.draw()
-    tau = torch.cat([batch.tau, torch.zeros(batch.y0.shape[0], dtype=trainer.dtype, device=device),
-                     torch.ones(batch.y1.shape[0], dtype=trainer.dtype, device=device)])
+    batch = am.draw(trainer.state)
+    tau = torch.cat([batch.tau, torch.zeros(batch.y0.shape[0], dtype=dtype, device=device),
+                     torch.ones(batch.y1.shape[0], dtype=dtype, device=device)])
     y = torch.cat([batch.y, batch.y0, batch.y1])
-    target = torch.randn(tau.shape[0], dtype=trainer.dtype, device=device)
+    target = torch.randn(tau.shape[0], dtype=dtype, device=device)
     rows = tau.shape[0]
 
     def plain_step():
@@ -77,7 +78,7 @@ def main(argv=None) -> dict:
         opt.step()
 
     def am_step():
-        trainer.train_step()
+        trainer.step()
 
     for _ in range(5):
         am_step()

@@ -20,7 +20,7 @@ import numpy as np
 import amphys
 from amphys.errors import CheckpointError, FileFormatError, InputError, UnknownNameError
 
-TINY = dict(steps=2, hidden=8, depth=1, batch_size=32, warmup=1, eval_every=1, validation_rows=16,
+TINY = dict(steps=2, hidden=8, depth=1, batch_size=32, warmup=1, holdout_every=1, holdout_rows=16,
             progress=False)
 
 

@@ -15,7 +15,7 @@ import torch
 
 import amphys
 
-FIT = dict(steps=150, hidden=32, depth=2, batch_size=256, warmup=10, lr=3e-3, eval_every=10, validation_rows=1024,
+FIT = dict(steps=150, hidden=32, depth=2, batch_size=256, warmup=10, lr=3e-3, holdout_every=10, holdout_rows=1024,
            patience=0, seed=1, device="cpu")
 
 

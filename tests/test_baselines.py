@@ -1,4 +1,4 @@
-"""Baselines (issue 6, item 2): minibatch-OT flow matching and score matching + Langevin on a Gaussian path.
+"""Baselines: minibatch-OT flow matching and score matching + Langevin on a Gaussian path.
 
 The path: q_t = N(μ_t, σ_t² I) in 2-D with μ_t = μ_0 + c t and σ_t = σ_0 + r t, t ∈ [0, 1]. Its least-action
 velocity is v*(t, x) = c + (r/σ_t)(x − μ_t) (the displacement interpolation of Gaussians), so v* = c at the
@@ -32,6 +32,7 @@ from amphys.baselines import (  # noqa: E402
     tune_langevin_step,
 )
 from amphys.errors import InputError, UnknownNameError  # noqa: E402
+from amphys.solver.status import FitStatus  # noqa: E402
 
 MU0, C, S0, R = np.array([0.0, 0.0]), np.array([2.0, -1.0]), 1.0, 0.5
 TIMES = np.array([0.0, 0.5, 1.0])
@@ -86,7 +87,7 @@ def sm(snapshots):
 
 # -- flow matching -------------------------------------------------------------------------------------------
 def test_cfm_trains_and_records_history(cfm):
-    assert cfm.status == "converged"
+    assert cfm.status == FitStatus.CONVERGED
     assert cfm.history["loss"].shape == (600,)
     assert np.all(np.isfinite(cfm.history["loss"]))
     # the regression loss falls: the late mean is well below the first steps' (a constant net would not move)
@@ -134,7 +135,7 @@ def test_cfm_push_backward_and_forward(cfm, snapshots):
 
 # -- score matching ------------------------------------------------------------------------------------------
 def test_dsm_score_matches_gaussian_score_at_mid_time(sm):
-    assert sm.status == "converged"
+    assert sm.status == FitStatus.CONVERGED
     assert sm.history["loss"].shape == (1500,)
     t = 0.5
     x = mean(t) + std(t) * np.random.default_rng(2).standard_normal((2000, 2))
@@ -212,15 +213,15 @@ FITS = [fit_flow_matching, fit_score_matching]
 @pytest.mark.parametrize("fit", FITS)
 def test_bad_snapshots_are_rejected(fit, snapshots):
     times, xs = snapshots
-    with pytest.raises(InputError, match="at least 2 observation times"):
+    with pytest.raises(InputError, match="times: expected at least 2 times"):
         fit([0.0], xs[:1], steps=1)
-    with pytest.raises(InputError, match=r"xs\[1\]: expected 2 coordinates"):
+    with pytest.raises(InputError, match=r"xs\[1\]: expected shape \(n, 2\)"):
         fit(times, [xs[0], xs[1][:, :1], xs[2]], steps=1)
     bad = xs[1].copy()
     bad[7, 1] = np.nan
     with pytest.raises(InputError, match=r"xs\[1\]: expected finite values.*row 7"):
         fit(times, [xs[0], bad, xs[2]], steps=1)
-    with pytest.raises(InputError, match="strictly increasing"):
+    with pytest.raises(InputError, match="times must be increasing"):
         fit([0.0, 1.0, 0.5], xs, steps=1)
     with pytest.raises(InputError, match="list of 3 sample arrays"):
         fit(times, xs[:2], steps=1)
@@ -266,7 +267,7 @@ def test_divergence_is_reported(fit, snapshots):
     times, xs = snapshots
     res = fit(times, [x[:200] for x in xs], lr=1e30, warmup=0, steps=20, batch_size=64, hidden=8, depth=1,
               device="cpu", progress=False)
-    assert res.status == "diverged"
+    assert res.status == FitStatus.DIVERGED
     assert 0 < res.history["loss"].size < 20 and np.all(np.isfinite(res.history["loss"]))
 
 

@@ -1,4 +1,4 @@
-"""Crash-safe training (issue 8): ``amphys fit`` killed with SIGKILL resumes with ``--resume`` from its last
+"""Crash-safe training: ``amphys fit`` killed with SIGKILL resumes with ``--resume`` from its last
 checkpoint to the same model as an uninterrupted run; files are replaced atomically, so a kill during a write
 leaves the previous file intact; a truncated checkpoint is a one-line CLI error.
 
@@ -26,7 +26,7 @@ from amphys.solver.checkpoint import load_checkpoint
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 STEPS, EVERY = 800, 50
 FIT = ["--steps", str(STEPS), "--checkpoint-every", str(EVERY), "--hidden", "16", "--depth", "2",
-       "--batch-size", "64", "--eval-every", "100", "--validation-rows", "128", "--seed", "7", "--no-progress"]
+       "--batch-size", "64", "--holdout-every", "100", "--holdout-rows", "128", "--seed", "7", "--no-progress"]
 
 
 def _amphys(*args, **kw):

@@ -1,4 +1,4 @@
-"""Data-parallel training (issue 8, SPEC §11): 2 CPU processes with gloo, launched by torchrun.
+"""Data-parallel training (docs/scaling.md): 2 CPU processes with gloo, launched by torchrun.
 
 Checks: both ranks end with bitwise identical parameters and histories; the loss curve of the 2-process run (global
 batch 256 split 128 + 128) agrees with 1-process runs of the same global batch within their noise; a data-parallel
@@ -21,6 +21,7 @@ import amphys
 from amphys.errors import InputError
 from amphys.solver.config import FitConfig
 from amphys.solver.distributed import Context, setup
+from amphys.solver.status import FitStatus
 from amphys.solver.train import Trainer
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -96,12 +97,12 @@ def test_loss_curve_matches_one_process(launched, data_file):
 def test_data_parallel_resume_is_exact(launched):
     for rank in (0, 1):
         state = torch.load(launched / f"resume_rank{rank}.pt")
-        assert state["part_status"] == "stopped" and state["part_steps"] == 10
+        assert state["part_status"] == FitStatus.STOPPED and state["part_steps"] == 10
         for k in state["full"]:
             torch.testing.assert_close(state["resumed"][k], state["full"][k], rtol=0, atol=0)
     ckpt = torch.load(launched / "part.ckpt", weights_only=True)
-    assert ckpt["world_size"] == 2 and len(ckpt["rank_gen_states"]) == 2
-    assert not torch.equal(ckpt["rank_gen_states"][0], ckpt["rank_gen_states"][1])  # per-rank streams
+    assert ckpt["world_size"] == 2 and len(ckpt["gen"]) == len(ckpt["rng"]) == 2
+    assert not torch.equal(ckpt["gen"][0], ckpt["gen"][1])  # per-rank streams
 
 
 def test_cli_writes_from_rank_zero(launched):
@@ -116,8 +117,8 @@ def test_batch_is_split_across_ranks(data_file):
     parts = amphys.data.snapshots.split_snapshots(amphys.io.read(data_file))
     times, xs = np.array([p[0] for p in parts]), [p[1] for p in parts]
     cfg = FitConfig(**{**FIT, "batch_size": 257})
-    one = Trainer(times, xs, None, cfg).source
-    shares = [Trainer(times, xs, None, cfg, context=Context(rank=r, world_size=2)).source for r in (0, 1)]
+    one = Trainer(times, xs, None, cfg).method.source
+    shares = [Trainer(times, xs, None, cfg, context=Context(rank=r, world_size=2)).method.source for r in (0, 1)]
     assert sum(s.n_int for s in shares) == one.n_int and sum(s.n_b for s in shares) == one.n_b
     assert abs(shares[0].n_int - shares[1].n_int) <= 1
 

@@ -15,8 +15,8 @@ from amphys.errors import CheckpointError, InputError, TrainingDiverged
 from amphys.solver.status import FitStatus
 from amphys.workflows.result import Transported
 
-SMALL = dict(hidden=16, depth=2, batch_size=64, steps=30, warmup=5, eval_every=10, progress=False,
-             validation_rows=256)
+SMALL = dict(hidden=16, depth=2, batch_size=64, steps=30, warmup=5, holdout_every=10, progress=False,
+             holdout_rows=256)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_load_model_refuses_bad_files(tmp_path):
 
 def test_training_checkpoint_loads_as_a_model(data, tmp_path):
     ckpt = tmp_path / "run.ckpt"
-    result = amphys.fit(data, checkpoint=ckpt, **{**SMALL, "steps": 10, "validation_fraction": 0.0})
+    result = amphys.fit(data, checkpoint=ckpt, **{**SMALL, "steps": 10, "holdout_fraction": 0.0})
     loaded = amphys.load_model(ckpt)
     x = np.random.default_rng(3).normal(size=(5, 2))
     np.testing.assert_allclose(loaded.velocity(1.5, x), result.velocity(1.5, x), rtol=1e-6, atol=1e-9)
@@ -173,7 +173,7 @@ def test_cli_fit_on_generated_file(tmp_path, capsys):
                  str(data)]) == 0
     out = tmp_path / "model.pt"
     args = ["fit", str(data), "-o", str(out), "--steps", "20", "--hidden", "16", "--depth", "2",
-            "--batch-size", "64", "--eval-every", "5", "--validation-rows", "128", "--no-progress"]
+            "--batch-size", "64", "--holdout-every", "5", "--holdout-rows", "128", "--no-progress"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "converged" in text and "final loss" in text and "wall time" in text

@@ -1,6 +1,6 @@
-"""Larger-than-memory Snapshots (issue 8, SPEC §4.1, §11): a fit on dask-backed positions never holds more than a
-bounded number of rows, reads each batch's rows only, checks the values in one streaming pass, and gives the same
-fit as the data in memory.
+"""Larger-than-memory Snapshots (docs/theory.md#data-schema, docs/scaling.md): a fit on dask-backed positions
+never holds more than a bounded number of rows, reads each batch's rows only, checks the values in one streaming
+pass, and gives the same fit as the data in memory.
 
 The memory budget is simulated: the positions come from an array that records every request made of it, so the
 test sees exactly how many rows were ever materialised at once.
@@ -17,10 +17,11 @@ import amphys
 from amphys.cli.main import main
 from amphys.data.lazy import RowReader
 from amphys.errors import InputError
+from amphys.solver.status import FitStatus
 
 N_TIMES, N_PER = 5, 6000
 CHUNK = 1000  # rows per dask chunk: the streaming pass holds one chunk
-FIT = dict(steps=40, hidden=16, depth=2, batch_size=256, warmup=5, eval_every=10, validation_rows=256,
+FIT = dict(steps=40, hidden=16, depth=2, batch_size=256, warmup=5, holdout_every=10, holdout_rows=256,
            progress=False)
 BUDGET = CHUNK  # no single read may exceed this many rows (batches and validation rows are smaller)
 
@@ -78,7 +79,7 @@ def test_transformed_arrays_are_read_chunk_by_chunk(data):
     reader = RowReader(lazy)
     assert reader.mode == "chunked"
     result = amphys.fit(lazy, **{**FIT, "steps": 5})
-    assert "chunked reads" in result.message and result.status == "converged"
+    assert "chunked reads" in result.message and result.status == FitStatus.CONVERGED
     assert max(src.requests) <= CHUNK  # whole chunks, one at a time
 
 

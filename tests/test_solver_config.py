@@ -6,7 +6,7 @@ import json
 import pytest
 
 from amphys.errors import FileFormatError, InputError, UnknownNameError
-from amphys.solver.config import CHOICES, FitConfig
+from amphys.solver.config import CHOICES, RENAMED, FitConfig
 
 STABLE = ["steps", "batch_size", "lr", "seed", "device", "loss", "sigma", "time_integral", "checkpoint_every",
           "hidden", "depth"]
@@ -37,10 +37,11 @@ def test_frozen_and_replace():
     ("batch_size", True, "batch_size: expected an integer"),
     ("lr", -1.0, "lr: expected a number > 0"),
     ("lr", float("nan"), "lr: expected a finite number"),
-    ("ema_decay", 1.0, "ema_decay: expected a number >= 0.0 and < 1.0"),
+    ("ema_decay", 1.0, "ema_decay: expected a number >= 0 and < 1"),
     ("sigma", -0.1, "sigma: expected a finite number >= 0"),
     ("centre", "yes", "centre: expected true or false"),
-    ("validation_fraction", 0.7, "validation_fraction"),
+    ("holdout_fraction", 0.7, "holdout_fraction: expected a number >= 0 and < 0.5"),
+    ("max_time", 0.0, "max_time: expected a number > 0"),
 ])
 def test_bad_values_name_the_field(field, value, pattern):
     with pytest.raises(InputError, match=pattern):
@@ -77,6 +78,39 @@ def test_json_round_trip():
     assert FitConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(UnknownNameError, match="FitConfig field 'bogus'"):
         FitConfig.from_dict({"bogus": 1})
+
+
+@pytest.mark.parametrize("old, new", sorted(RENAMED.items()))
+def test_old_field_names_still_read_with_a_warning(old, new, tmp_path):
+    value = FitConfig().to_dict()[new] + 1 if new != "holdout_fraction" else 0.25
+    with pytest.warns(DeprecationWarning, match=f"'{old}' is now '{new}'"):
+        assert getattr(FitConfig.from_dict({old: value}), new) == value
+    with pytest.warns(DeprecationWarning, match=old):
+        assert getattr(FitConfig.from_json(json.dumps({old: value})), new) == value
+    with pytest.warns(DeprecationWarning, match=old):
+        assert getattr(FitConfig(steps=3).replace(**{old: value}), new) == value
+    path = tmp_path / "old.toml"
+    path.write_text(f"{old} = {value}\n")
+    with pytest.warns(DeprecationWarning, match=old):
+        assert getattr(FitConfig.from_toml(path), new) == value
+    # files written by earlier versions load silently; both names at once is an error
+    assert getattr(FitConfig.from_json(json.dumps({old: value}), warn_renamed=False), new) == value
+    with pytest.raises(InputError, match=f"both '{old}' and its new name '{new}'"):
+        FitConfig.from_dict({old: value, new: value}, warn_renamed=False)
+
+
+def test_training_fields_have_one_rule_for_every_config():
+    """FitConfig and the baselines' configs check their shared fields with the same table (one message)."""
+    from amphys.baselines import CFMConfig, SMConfig
+    from amphys.solver.fields import TRAINING
+
+    for cls in (FitConfig, SMConfig, CFMConfig):
+        for field, value in (("lr", 0.0), ("ema_decay", 1.0), ("warmup", -1), ("schedule", "linear")):
+            with pytest.raises(InputError) as info:
+                cls(**{field: value})
+            with pytest.raises(InputError) as ref:
+                TRAINING[field](value, f"{cls.__name__}.{field}")
+            assert str(info.value) == str(ref.value)
 
 
 def test_callable_sigma_is_kept_but_serialised_as_a_marker():

@@ -1,5 +1,6 @@
-"""The AM loss identity (PHYSICS §4.7) on 2D rotational OU with Gaussian marginals, invariance under s -> s + c(t),
-and the entropic and unbalanced variants, through the solver's pure loss functions and ``derivatives``."""
+"""The AM loss identity (docs/theory.md#verification-identities) on 2D rotational OU with Gaussian marginals,
+invariance under s -> s + c(t), and the entropic and unbalanced variants, through the solver's pure loss functions
+and ``derivatives``."""
 
 import numpy as np
 import pytest
@@ -22,7 +23,8 @@ def _float64_single_thread():
     torch.set_num_threads(threads)
 
 
-# OU-G of PHYSICS §5 over t in [0, 1]: non-symmetric drift, anisotropic diffusion; the AM field is the Lyapunov S field
+# OU-G of docs/benchmarks.md over t in [0, 1]: non-symmetric drift, anisotropic diffusion; the AM field is the
+# Lyapunov S field
 A = np.array([[0.5, -2.0], [2.0, 0.5]])
 D = np.diag([0.5, 0.05])
 MU0 = np.array([3.0, 0.0])
@@ -31,7 +33,7 @@ SIG_INF = solve_continuous_lyapunov(A, 2 * D)
 
 
 def gaussian_state(t):
-    """mean, covariance (numpy float64) at time t (PHYSICS §2)."""
+    """mean, covariance (numpy float64) at time t (docs/theory.md#fokker-planck)."""
     E = expm(-A * t)
     return E @ MU0, SIG_INF + E @ (SIG0 - SIG_INF) @ E.T
 
@@ -63,7 +65,7 @@ def s_star(t, x):
 
 
 def phi(t, x):
-    """A smooth perturbation (PHYSICS §4.7 uses (1 + t²) sin x in 1D)."""
+    """A smooth perturbation (docs/theory.md#verification-identities uses (1 + t²) sin x in 1D)."""
     return (1 + t ** 2) * torch.sin(0.7 * x[:, 0] - 0.3 * x[:, 1]) + 0.2 * t * x[:, 1] ** 2
 
 

@@ -10,10 +10,11 @@ from amphys.solver.checkpoint import load_checkpoint
 from amphys.solver.config import FitConfig
 from amphys.solver.model import ActionModel
 from amphys.solver.quadrature import SnapshotData, TimeIntegral, gauss_legendre, simpson_weights, trapezoid_weights
+from amphys.solver.status import FitStatus
 from amphys.solver.train import Trainer, train
 
-SMALL = dict(hidden=16, depth=2, batch_size=64, warmup=5, eval_every=5, validation_fraction=0.2, patience=0,
-             validation_rows=256)
+SMALL = dict(hidden=16, depth=2, batch_size=64, warmup=5, holdout_every=5, holdout_fraction=0.2, patience=0,
+             holdout_rows=256)
 
 
 def gaussian_snapshots(n_times=5, n=200, d=2, seed=0, drift=1.0):
@@ -115,13 +116,13 @@ def test_resume_after_interruption_is_bitwise_identical(tmp_path):
         train(times, xs, None, cfg, checkpoint=ckpt, progress=False, callback=crash)
     assert int(load_checkpoint(ckpt)["step"]) == 20  # the last periodic checkpoint
     resumed = train(times, xs, None, cfg, checkpoint=ckpt, resume=True, progress=False)
-    assert resumed.steps_done == 40 and resumed.status == "converged"
+    assert resumed.steps_done == 40 and resumed.status == FitStatus.CONVERGED
     assert torch.equal(_params(full), _params(resumed))
     np.testing.assert_array_equal(full.history["loss"], resumed.history["loss"][-len(full.history["loss"]):])
     # a stop by the callback also leaves a checkpoint from which the run completes identically
     ckpt2 = tmp_path / "stop.ckpt"
     stopped = train(times, xs, None, cfg, checkpoint=ckpt2, progress=False, callback=lambda s, r: s == 13)
-    assert stopped.status == "stopped" and stopped.steps_done == 13
+    assert stopped.status == FitStatus.STOPPED and stopped.steps_done == 13
     again = train(times, xs, None, cfg, checkpoint=ckpt2, resume=True, progress=False)
     assert torch.equal(_params(full), _params(again))
 
@@ -145,7 +146,7 @@ def test_absurd_learning_rate_diverges_with_finite_weights():
     cfg = FitConfig(steps=200, lr=1e4, warmup=0, grad_clip=0.0, ema_decay=0.9, **{k: v for k, v in SMALL.items()
                                                                                    if k != "warmup"})
     out = train(times, xs, None, cfg, progress=False)
-    assert out.status == "diverged"
+    assert out.status == FitStatus.DIVERGED
     assert "kept the EMA weights" in out.message
     assert out.steps_done < 200
     assert torch.isfinite(_params(out)).all()
@@ -155,7 +156,7 @@ def test_absurd_learning_rate_diverges_with_finite_weights():
 def test_time_limit_and_history():
     times, xs = gaussian_snapshots()
     out = train(times, xs, None, FitConfig(steps=10_000, max_time=0.5, **SMALL), progress=False)
-    assert out.status == "stopped" and "max_time" in out.message
+    assert out.status == FitStatus.STOPPED and "max_time" in out.message
     h = out.history
     assert len(h["step"]) == out.steps_done
     assert np.all(np.diff(h["wall_time"]) >= 0) and np.all(np.isfinite(h["loss"]))
@@ -172,7 +173,7 @@ def test_trainer_picks_the_loss_from_the_data():
     with pytest.raises(InputError, match="sampler"):
         Trainer(times, xs, None, FitConfig(steps=2, x_source="sampler", **SMALL))
     tr = Trainer(times, xs, None, FitConfig(steps=2, **SMALL), sampler=lambda t, n, rng: rng.normal(size=(n, 2)))
-    assert tr.config.x_source == "sampler" and not tr.validate
+    assert tr.config.x_source == "sampler" and not tr.method.holdout and tr.holdout is None
 
 
 @pytest.mark.parametrize("overrides", [dict(centre=True), dict(time_integral="quadrature"),
@@ -183,7 +184,7 @@ def test_trainer_picks_the_loss_from_the_data():
 def test_options_train_without_error(overrides):
     times, xs = gaussian_snapshots()
     out = train(times, xs, None, FitConfig(steps=6, **{**SMALL, **overrides}), progress=False)
-    assert out.status == "converged" and np.all(np.isfinite(out.history["loss"]))
+    assert out.status == FitStatus.CONVERGED and np.all(np.isfinite(out.history["loss"]))
 
 
 def test_centre_removes_functions_of_time():

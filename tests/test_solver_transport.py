@@ -7,7 +7,7 @@ import torch
 from amphys.errors import InputError
 from amphys.solver.transport import push_ode, push_sde
 
-BETA = 0.25  # Barenblatt d = 2, m = 2: v = βx/t, X_t = X_{t0} (t/t0)^β (PHYSICS §1)
+BETA = 0.25  # Barenblatt d = 2, m = 2: v = βx/t, X_t = X_{t0} (t/t0)^β (docs/theory.md#porous-medium)
 
 
 def velocity(t, x):

@@ -1,4 +1,5 @@
-"""Baselines for the benchmarks (SPEC §8, issue 6), trained on the same snapshot arrays as Action Matching.
+"""Baselines for the benchmarks (docs/benchmarks.md), trained on the same snapshot arrays and with the same
+training loop (:mod:`amphys.solver.loop`) as Action Matching.
 
 - :func:`fit_score_matching` — score matching + Langevin dynamics, the AM paper's baseline (denoising, sliced
   or exact score matching; annealed Langevin over noise levels, or the official code's tracking protocol);

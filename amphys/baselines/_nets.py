@@ -1,7 +1,9 @@
-"""Torch pieces shared by the baselines: the time-conditional MLP, device/dtype resolution, and the training
-loop (Adam, warm-up, cosine schedule, gradient clipping, EMA of the weights, divergence guard, tqdm).
+"""Torch pieces shared by the baselines: the time-conditional MLP and :func:`train_network`, which trains it with
+the solver's training loop (:mod:`amphys.solver.loop`: Adam, warm-up, cosine schedule, gradient clipping, EMA of
+the weights, divergence guard, progress bar), the same loop as Action Matching.
 
-The MLP has the shape of the AM network of SPEC §2.4 (τ, sin/cos(kπτ), SiLU hidden layers), so AM and the
+The MLP has the shape of the AM network (docs/theory.md#normalisation-and-network: τ, sin/cos(kπτ), SiLU hidden
+layers), so AM and the
 baselines are compared at equal capacity when ``hidden``/``depth`` agree. It is the baselines' own rather than
 ``amphys.solver.model.ActionNet`` because it needs a vector output and an extra conditioning input (the noise
 level of the score model), and the baselines should not move when the solver's internals do.
@@ -10,13 +12,20 @@ level of the score model), and the baselines should not move when the solver's i
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TimeMLP", "resolve_device", "resolve_dtype", "train_loop", "Generators"]
+from amphys.baselines._common import Normaliser
+from amphys.solver import loop
+from amphys.solver.state import TrainState
+from amphys.solver.status import FitStatus
+
+__all__ = ["TimeMLP", "build", "train_network", "TrainedNetwork"]
 
 
 class TimeMLP(nn.Module):
@@ -43,29 +52,6 @@ class TimeMLP(nn.Module):
         return self.net(torch.cat(parts, dim=1))
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from amphys.errors import InputError
-
-        raise InputError("device: 'cuda' requested but torch sees no CUDA device; use device='cpu' or 'auto'")
-    return torch.device(name)
-
-
-def resolve_dtype(name: str) -> torch.dtype:
-    return torch.float64 if name == "float64" else torch.float32
-
-
-class Generators:
-    """Seeded random streams of one fit: numpy (batch indices, OT sampling), torch (noise) on ``device``."""
-
-    def __init__(self, seed: int, device: torch.device):
-        self.np = np.random.default_rng(seed)
-        self.torch = torch.Generator(device=device)
-        self.torch.manual_seed(int(seed) + 1)
-
-
 def build(module_fn, seed: int, device: torch.device, dtype: torch.dtype) -> nn.Module:
     """Construct a module with initial weights drawn from ``seed`` without touching torch's global RNG."""
     with torch.random.fork_rng(devices=[]):
@@ -74,64 +60,66 @@ def build(module_fn, seed: int, device: torch.device, dtype: torch.dtype) -> nn.
     return module.to(device=device, dtype=dtype)
 
 
-def train_loop(model: nn.Module, loss_fn, config, desc: str):
-    """Run ``config.steps`` Adam steps of ``loss_fn(step) -> scalar tensor``.
+class _Regression:
+    """The loop's objective for a plain loss: ``loss_fn(state) -> scalar tensor``, drawing from the state's
+    streams (``state.rng`` numpy: batch indices and OT sampling; ``state.gen`` torch, on the model's device:
+    noise)."""
 
-    Returns ``(eval_model, loss_history, status)``: ``eval_model`` is the EMA copy (or ``model`` when
-    ``ema_decay == 0``) in eval mode; ``status`` is "converged" (the step budget ran with finite losses),
-    "diverged" (a non-finite loss or gradient: training stops and the result holds the weights reached, which
-    are then not to be trusted; ``loss_history`` ends at the last finite step) or
-    "stopped" (KeyboardInterrupt).
+    history_keys = ("step", "loss", *loop.LOOP_KEYS)
+
+    def __init__(self, loss_fn):
+        self.loss_fn = loss_fn
+
+    def loss(self, state):
+        loss = self.loss_fn(state)
+        return loss, loss.detach().reshape(1)
+
+    def record(self, stats):
+        return {"loss": float(stats[0])}
+
+
+def train_network(model: nn.Module, loss_fn, config, desc: str) -> tuple[nn.Module, dict, FitStatus]:
+    """Run ``config.steps`` steps of the solver's training loop on ``loss_fn(state) -> scalar tensor``.
+
+    Returns ``(eval_model, history, status)``: ``eval_model`` is a copy of ``model`` carrying the EMA weights, in
+    eval mode; ``history`` maps "step", "loss", "grad_norm", "lr", "wall_time" to arrays over the applied steps;
+    ``status`` is converged (the step budget ran), diverged (the guard refused a step: non-finite loss or
+    gradient, or an exploding gradient; the weights are those of the last good step, not to be trusted) or
+    stopped (KeyboardInterrupt).
     """
-    from tqdm import tqdm
-
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    ema = None
-    if config.ema_decay > 0:
-        ema = copy.deepcopy(model)
-        for p in ema.parameters():
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(config.seed) + 1)
+    state = TrainState.start(model, gen=gen, rng=np.random.default_rng(config.seed),
+                             history_keys=_Regression.history_keys, lr=config.lr)
+    out = loop.run(state, _Regression(loss_fn), loop.LoopSettings.of(config), progress=config.progress, desc=desc)
+    eval_model = copy.deepcopy(model)
+    with torch.no_grad():
+        for p, w in zip(eval_model.parameters(), out.weights, strict=True):
+            p.copy_(w)
             p.requires_grad_(False)
-    losses: list[float] = []
-    status = "converged"
-    bar = tqdm(range(config.steps), desc=desc, disable=not config.progress, leave=False)
-    try:
-        for step in bar:
-            for group in opt.param_groups:
-                group["lr"] = _lr(config, step)
-            loss = loss_fn(step)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                status = "diverged"
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(model.parameters(),
-                                                  config.grad_clip if config.grad_clip > 0 else math.inf)
-            if not math.isfinite(float(norm)):
-                status = "diverged"
-                break
-            opt.step()
-            if ema is not None:
-                decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
-                with torch.no_grad():
-                    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                        pe.lerp_(pm, 1.0 - decay)
-            losses.append(value)
-            if step % 50 == 0:
-                bar.set_postfix(loss=f"{value:.4g}")
-    except KeyboardInterrupt:
-        status = "stopped"
-    finally:
-        bar.close()
-    out = ema if ema is not None else model
-    out.eval()
-    return out, np.asarray(losses, dtype=np.float64), status
+    history = {k: np.asarray(v[:state.step]) for k, v in state.history.items()}  # without a refused step
+    return eval_model.eval(), history, out.status
 
 
-def _lr(config, step: int) -> float:
-    warm = min(1.0, (step + 1) / config.warmup) if config.warmup > 0 else 1.0
-    if config.schedule == "constant":
-        return config.lr * warm
-    frac = step / max(config.steps - 1, 1)
-    floor = config.lr_final
-    return config.lr * warm * (floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * frac)))
+@dataclasses.dataclass
+class TrainedNetwork:
+    """What a baseline's result holds: its ``config``, ``status`` and ``history`` (:func:`train_network`), the
+    observed ``times``, the trained network ``model`` (EMA weights, eval mode), the ``normaliser`` and the first
+    snapshot ``x_first`` (where generation starts by default)."""
+
+    config: Any
+    status: FitStatus
+    history: dict
+    times: np.ndarray
+    model: nn.Module
+    normaliser: Normaliser
+    x_first: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.normaliser.mean.size)
+
+    def _tensor(self, a) -> torch.Tensor:
+        p = next(self.model.parameters())
+        return torch.as_tensor(np.asarray(a), dtype=p.dtype, device=p.device)

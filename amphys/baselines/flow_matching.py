@@ -1,5 +1,5 @@
 """Minibatch-OT conditional flow matching between consecutive snapshots (Tong et al. 2023), the second
-baseline of the benchmarks (SPEC §8, issue 6).
+baseline of the benchmarks (docs/benchmarks.md).
 
 For each pair of consecutive snapshots (t_k, t_{k+1}) a minibatch of each is drawn and coupled by exact
 optimal transport (POT ``ot.emd``, uniform weights, squared Euclidean cost in the user's units: the physical
@@ -14,8 +14,9 @@ McCann-interpolation velocity; unlike AM it is not asked to be a gradient, and b
 straight lines, not the physical path. A minibatch OT plan is not the full one; its couplings approach the
 exact ones as the minibatch grows (Fatras et al. 2020), so ``batch_size`` matters.
 
-Normalisation (SPEC §2.4): the network sees τ = (t − t_0)/T and y = (x − m)/s; its output is dy/dτ and
-``velocity`` returns (s/T)·v in the user's units. Generation integrates dx/dt = v(t, x) with torchdiffeq.
+Normalisation (docs/theory.md#normalisation-and-network): the network sees τ = (t − t_0)/T and y = (x − m)/s;
+its output is dy/dτ and ``velocity`` returns (s/T)·v in the user's units. Generation integrates dx/dt = v(t, x)
+with torchdiffeq.
 
 References: A. Tong et al., "Improving and generalizing flow-based generative models with minibatch optimal
 transport", TMLR 2024 (arXiv:2302.00482); K. Fatras et al., "Learning with minibatch Wasserstein",
@@ -25,22 +26,17 @@ AISTATS 2020.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from amphys.baselines._common import (
-    BaseConfig,
-    Normaliser,
-    check_count,
-    check_query,
-    check_scalar,
-    check_snapshots,
-    check_times,
-    draw_rows,
-)
-from amphys.baselines._nets import Generators, TimeMLP, build, resolve_device, resolve_dtype, train_loop
+from amphys._checks import check_count, check_points, check_time, check_times
+from amphys.baselines._common import BaseConfig, Normaliser, check_snapshots, draw_rows
+from amphys.baselines._nets import TimeMLP, TrainedNetwork, build, train_network
+from amphys.solver.device import resolve_device, resolve_dtype
+from amphys.solver.fields import Choice, Integer, Number
 
 __all__ = ["CFMConfig", "FlowMatchingResult", "fit_flow_matching"]
 
@@ -68,15 +64,16 @@ class CFMConfig(BaseConfig):
     atol: float = 1e-5
     ode_step: float = 0.01
 
-    def __post_init__(self):
-        super().__post_init__()
-        self._choice("coupling", ("ot", "independent"))
-        self._choice("ode_method", ODE_METHODS)
-        self._float("sigma", low=0.0)
-        self._int("pairs_per_step", 1)
-        self._float("rtol", low=0.0, strict=True)
-        self._float("atol", low=0.0, strict=True)
-        self._float("ode_step", low=0.0, high=1.0, strict=True)
+    CHECKS: ClassVar[dict] = {
+        **BaseConfig.CHECKS,
+        "coupling": Choice("ot", "independent"),
+        "ode_method": Choice(*ODE_METHODS),
+        "sigma": Number(0.0),
+        "pairs_per_step": Integer(1),
+        "rtol": Number(0.0, low_open=True),
+        "atol": Number(0.0, low_open=True),
+        "ode_step": Number(0.0, 1.0, low_open=True),
+    }
 
 
 class VelocityNet(nn.Module):
@@ -91,29 +88,17 @@ class VelocityNet(nn.Module):
 
 
 @dataclasses.dataclass
-class FlowMatchingResult:
-    """A trained flow-matching model. ``history["loss"]`` holds the regression loss of every step."""
+class FlowMatchingResult(TrainedNetwork):
+    """A trained flow-matching model (fields of :class:`~amphys.baselines._nets.TrainedNetwork`, ``model`` a
+    :class:`VelocityNet`). ``history["loss"]`` holds the regression loss of every applied step (with "step",
+    "grad_norm", "lr", "wall_time")."""
 
     config: CFMConfig
-    status: str
-    history: dict
-    times: np.ndarray
-    model: VelocityNet
-    normaliser: Normaliser
-    x_first: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.normaliser.mean.size)
-
-    def _tensor(self, a):
-        p = next(self.model.parameters())
-        return torch.as_tensor(a, dtype=p.dtype, device=p.device)
 
     def velocity(self, t, x) -> np.ndarray:
         """Learned velocity at time ``t`` (scalar, user's units) and points ``x (n, d)``; shape ``(n, d)``."""
-        x = check_query(x, self.dim)
-        tau = float(self.normaliser.tau(check_scalar(t, "t")))
+        x = check_points(x, self.dim)
+        tau = float(self.normaliser.tau(check_time(t, "t")))
         with torch.no_grad():
             v = self.model(self._tensor([tau]), self._tensor(self.normaliser.y(x)))
         return v.double().cpu().numpy() * self.normaliser.std / self.normaliser.t_scale
@@ -125,9 +110,9 @@ class FlowMatchingResult:
         """
         import torchdiffeq
 
-        x0 = check_query(x0, self.dim, "x0")
-        tau0 = float(self.normaliser.tau(check_scalar(t0, "t0")))
-        taus = self.normaliser.tau(check_times(times))
+        x0 = check_points(x0, self.dim, "x0")
+        tau0 = float(self.normaliser.tau(check_time(t0, "t0")))
+        taus = self.normaliser.tau(check_times(times, increasing=False))
         out = np.empty((taus.size, x0.shape[0], self.dim))
         y0 = self._tensor(self.normaliser.y(x0))
         cfg = self.config
@@ -154,11 +139,11 @@ class FlowMatchingResult:
         """Push ``n`` rows of the first snapshot (or the given ``x0`` at ``t0``, default the first time) to
         each of ``times``; shape (len(times), n, d). Rows are drawn without replacement when there are enough.
         """
-        n = check_count(n)
+        n = check_count(n, low=1)
         if x0 is None:
             x0 = draw_rows(self.x_first, n, np.random.default_rng(seed))
         else:
-            x0 = check_query(x0, self.dim, "x0")
+            x0 = check_points(x0, self.dim, "x0")
         return self.push(x0, self.times[0] if t0 is None else t0, times)
 
 
@@ -173,55 +158,64 @@ def fit_flow_matching(times, xs, config: CFMConfig | None = None, **overrides) -
 
     Returns a :class:`FlowMatchingResult` with ``velocity``, ``push`` and ``generate``.
     """
-    import ot
-
     cfg = CFMConfig.resolve(config, overrides)
     times, xs = check_snapshots(times, xs)
     norm = Normaliser.from_data(times, xs)
     device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
-    gen = Generators(cfg.seed, device)
-    ys = [norm.y(x) for x in xs]
-    taus = norm.tau(times)
-    n_pairs = len(ys) - 1
-    per_step = min(cfg.pairs_per_step, n_pairs)
-    b = max(cfg.batch_size // per_step, 2)
-    weights = np.full(b, 1.0 / b)
     model = build(lambda: VelocityNet(norm.mean.size, cfg), cfg.seed, device, dtype)
+    step_loss = FlowMatchingLoss(model, cfg, [norm.y(x) for x in xs], norm.tau(times), norm.std)
+    eval_model, history, status = train_network(model, step_loss, cfg, "flow matching")
+    return FlowMatchingResult(cfg, status, history, times, eval_model, norm, x_first=xs[0].copy())
 
-    def couple(a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+
+class FlowMatchingLoss:
+    """One flow-matching step: draw ``pairs_per_step`` pairs of consecutive snapshots and a minibatch of each from
+    the state's numpy stream, couple them (exact OT or independent), draw λ (and the path noise) from its torch
+    stream, and return the regression loss of v_θ on the straight-line velocity (normalised units)."""
+
+    def __init__(self, model: VelocityNet, cfg: CFMConfig, ys, taus, std):
+        p = next(model.parameters())
+        self.model, self.cfg, self.ys, self.taus, self.std = model, cfg, ys, taus, std
+        self.device, self.dtype = p.device, p.dtype
+        self.n_pairs = len(ys) - 1
+        self.per_step = min(cfg.pairs_per_step, self.n_pairs)
+        self.b = max(cfg.batch_size // self.per_step, 2)
+
+    def couple(self, a: np.ndarray, c: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Index pairs (i, j) drawn from the exact OT plan between the minibatches ``a`` and ``c``."""
-        if cfg.coupling == "independent":
+        import ot
+
+        b = self.b
+        if self.cfg.coupling == "independent":
             return np.arange(b), np.arange(b)
-        cost = ot.dist(a * norm.std, c * norm.std)  # squared Euclidean in the user's (physical) metric
+        weights = np.full(b, 1.0 / b)
+        cost = ot.dist(a * self.std, c * self.std)  # squared Euclidean in the user's (physical) metric
         plan = ot.emd(weights, weights, cost / max(cost.max(), 1e-300))
         if np.all((plan > 0.5 / b).sum(1) == 1):  # a permutation, the usual vertex solution (uniform weights)
             return np.arange(b), plan.argmax(1)
-        flat = gen.np.choice(b * b, size=b, p=(plan / plan.sum()).ravel())  # general plan: sample it (Tong)
+        flat = rng.choice(b * b, size=b, p=(plan / plan.sum()).ravel())  # general plan: sample it (Tong)
         return flat // b, flat % b
 
-    def loss_fn(step):
-        pairs = gen.np.choice(n_pairs, size=per_step, replace=False)
+    def __call__(self, state) -> torch.Tensor:
+        b, rng, opts = self.b, state.rng, {"dtype": self.dtype, "device": self.device}
+        pairs = rng.choice(self.n_pairs, size=self.per_step, replace=False)
         y0s, y1s, lam_taus, dts = [], [], [], []
         for k in pairs:
-            a = draw_rows(ys[k], b, gen.np)
-            c = draw_rows(ys[k + 1], b, gen.np)
-            i, j = couple(a, c)
+            a = draw_rows(self.ys[k], b, rng)
+            c = draw_rows(self.ys[k + 1], b, rng)
+            i, j = self.couple(a, c, rng)
             y0s.append(a[i])
             y1s.append(c[j])
-            lam_taus.append(np.full(b, taus[k]))
-            dts.append(np.full(b, taus[k + 1] - taus[k]))
-        y0 = torch.as_tensor(np.concatenate(y0s), dtype=dtype, device=device)
-        y1 = torch.as_tensor(np.concatenate(y1s), dtype=dtype, device=device)
-        tk = torch.as_tensor(np.concatenate(lam_taus), dtype=dtype, device=device)[:, None]
-        dt = torch.as_tensor(np.concatenate(dts), dtype=dtype, device=device)[:, None]
-        lam = torch.rand(tk.shape, generator=gen.torch, device=device, dtype=dtype)
+            lam_taus.append(np.full(b, self.taus[k]))
+            dts.append(np.full(b, self.taus[k + 1] - self.taus[k]))
+        y0 = torch.as_tensor(np.concatenate(y0s), **opts)
+        y1 = torch.as_tensor(np.concatenate(y1s), **opts)
+        tk = torch.as_tensor(np.concatenate(lam_taus), **opts)[:, None]
+        dt = torch.as_tensor(np.concatenate(dts), **opts)[:, None]
+        lam = torch.rand(tk.shape, generator=state.gen, **opts)
         y = (1 - lam) * y0 + lam * y1
-        if cfg.sigma > 0:
-            y = y + cfg.sigma * torch.randn(y.shape, generator=gen.torch, device=device, dtype=dtype)
+        if self.cfg.sigma > 0:
+            y = y + self.cfg.sigma * torch.randn(y.shape, generator=state.gen, **opts)
         target = (y1 - y0) / dt
-        v = model(tk + lam * dt, y)
+        v = self.model(tk + lam * dt, y)
         return ((v - target) ** 2).sum(1).mean()
-
-    eval_model, losses, status = train_loop(model, loss_fn, cfg, "flow matching")
-    return FlowMatchingResult(cfg, status, {"loss": losses}, times, eval_model, norm, xs[0].copy())
-

@@ -1,4 +1,4 @@
-"""Score matching + Langevin dynamics: the Action Matching paper's baseline (SPEC §8, issue 6).
+"""Score matching + Langevin dynamics: the Action Matching paper's baseline (docs/benchmarks.md).
 
 A time- and noise-conditional score network s_θ(t, x, σ) ≈ ∇_x log (q_t ∗ N(0, σ²))(x) is trained on snapshots
 over a geometric ladder σ_1 > … > σ_L (NCSN, Song & Ermon 2019), with one of three objectives, each averaged
@@ -40,24 +40,19 @@ a true score, scored by the energy distance to the snapshots.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from amphys._checks import check_count, check_points, check_time, check_times
 from amphys.baselines import _langevin
-from amphys.baselines._common import (
-    BaseConfig,
-    Normaliser,
-    check_count,
-    check_query,
-    check_scalar,
-    check_snapshots,
-    check_times,
-    draw_rows,
-)
-from amphys.baselines._nets import Generators, TimeMLP, build, resolve_device, resolve_dtype, train_loop
+from amphys.baselines._common import BaseConfig, Normaliser, check_snapshots, draw_rows
+from amphys.baselines._nets import TimeMLP, TrainedNetwork, build, train_network
 from amphys.errors import InputError, unknown_name
+from amphys.solver.device import resolve_device, resolve_dtype
+from amphys.solver.fields import Choice, Flag, Integer, Number
 
 __all__ = ["SMConfig", "ScoreMatchingResult", "fit_score_matching", "SAMPLER_FIELDS"]
 
@@ -95,19 +90,21 @@ class SMConfig(BaseConfig):
     tracking_steps: int = 1000
     tracking_langevin_steps: int = 5
 
+    CHECKS: ClassVar[dict] = {
+        **BaseConfig.CHECKS,
+        "objective": Choice("dsm", "ssm", "sm"),
+        "sampler": Choice("annealed", "tracking"),
+        **{name: Integer(1) for name in ("n_probes", "n_levels", "langevin_steps", "tracking_steps",
+                                         "tracking_langevin_steps")},
+        "sigma_min": Number(0.0),
+        "sigma_max": Number(0.0, low_open=True, optional=True),
+        "langevin_eps": Number(0.0, low_open=True, optional=True),
+        "denoise": Flag(),
+        "antithetic": Flag(),
+    }
+
     def __post_init__(self):
         super().__post_init__()
-        self._choice("objective", ("dsm", "ssm", "sm"))
-        self._choice("sampler", ("annealed", "tracking"))
-        for name, low in (("n_probes", 1), ("n_levels", 1), ("langevin_steps", 1), ("tracking_steps", 1),
-                          ("tracking_langevin_steps", 1)):
-            self._int(name, low)
-        self._float("sigma_min", low=0.0)
-        self._float("sigma_max", low=0.0, strict=True, allow_none=True)
-        self._float("langevin_eps", low=0.0, strict=True, allow_none=True)
-        for name in ("denoise", "antithetic"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"SMConfig.{name}: expected true or false, got {getattr(self, name)!r}")
         if self.sigma_min == 0 and (self.objective == "dsm" or self.n_levels > 1):
             raise InputError("SMConfig.sigma_min: 0 is only allowed for objective 'sm'/'ssm' with n_levels=1 "
                              "(denoising and a noise ladder need σ > 0); give e.g. sigma_min=0.01")
@@ -137,25 +134,13 @@ class ScoreNet(nn.Module):
 
 
 @dataclasses.dataclass
-class ScoreMatchingResult:
-    """A trained score model; ``sigmas``: the noise levels (whitened units); ``history["loss"]``: per step."""
+class ScoreMatchingResult(TrainedNetwork):
+    """A trained score model (fields of :class:`~amphys.baselines._nets.TrainedNetwork`, ``model`` a
+    :class:`ScoreNet`); ``sigmas``: the noise levels (whitened units); ``history``: "loss" (and "step",
+    "grad_norm", "lr", "wall_time") per applied step."""
 
     config: SMConfig
-    status: str
-    history: dict
-    times: np.ndarray
-    model: ScoreNet
-    normaliser: Normaliser
     sigmas: np.ndarray
-    x_first: np.ndarray
-
-    @property
-    def dim(self) -> int:
-        return int(self.normaliser.mean.size)
-
-    def _tensor(self, a):
-        p = next(self.model.parameters())
-        return torch.as_tensor(np.asarray(a), dtype=p.dtype, device=p.device)
 
     def _score_fn(self):
         sig = self._tensor(self.sigmas)
@@ -168,8 +153,8 @@ class ScoreMatchingResult:
     def score(self, t, x, level: int = -1) -> np.ndarray:
         """Learned score ∇_x log(q_t ∗ N(0, σ_level²)) in the user's units, shape ``(n, d)``; ``level=-1`` is
         the smallest noise (≈ ∇log q_t when σ_L is small)."""
-        x = check_query(x, self.dim)
-        tau = float(self.normaliser.tau(check_scalar(t, "t")))
+        x = check_points(x, self.dim)
+        tau = float(self.normaliser.tau(check_time(t, "t")))
         L = self.sigmas.size
         if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not -L <= level < L:
             raise InputError(f"level: expected an integer index of one of the {L} noise levels (-1 = the "
@@ -202,8 +187,8 @@ class ScoreMatchingResult:
 def langevin_samples(score_fn, cfg: SMConfig, norm: Normaliser, sigmas, obs_times, x_first, times, n, seed, *,
                      x0=None, dtype=torch.float64, device="cpu") -> np.ndarray:
     """Run ``cfg.sampler`` with ``score_fn`` (whitened units) at ``times``; user's units out, (T, n, d)."""
-    times = check_times(times)
-    n = check_count(n)
+    times = check_times(times, increasing=False)
+    n = check_count(n, low=1)
     d = norm.mean.size
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
@@ -219,7 +204,7 @@ def langevin_samples(score_fn, cfg: SMConfig, norm: Normaliser, sigmas, obs_time
     if np.any(times < obs_times[0]):
         raise InputError(f"times: the tracking sampler runs forward from the first observed time "
                          f"{obs_times[0]}, got {times.min()}; use sampler='annealed' for earlier times")
-    x0 = draw_rows(x_first, n, np.random.default_rng(seed)) if x0 is None else check_query(x0, d, "x0")
+    x0 = draw_rows(x_first, n, np.random.default_rng(seed)) if x0 is None else check_points(x0, d, "x0")
     y0 = torch.as_tensor(norm.y(x0), dtype=dtype, device=device)
     order = np.argsort(taus, kind="stable")
     ys = _langevin.tracking(score_fn, 0.0, y0, taus[order], 1.0 / cfg.tracking_steps, eps,
@@ -246,25 +231,37 @@ def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -
     ys = [norm.y(x) for x in xs]
     sigmas = _langevin.sigma_ladder(cfg, ys)
     device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
-    gen = Generators(cfg.seed, device)
     model = build(lambda: ScoreNet(norm.mean.size, cfg, sigmas), cfg.seed, device, dtype)
+    step_loss = ScoreMatchingLoss(model, cfg, ys, norm.tau(times), sigmas)
+    eval_model, history, status = train_network(model, step_loss, cfg, f"score matching ({cfg.objective})")
+    return ScoreMatchingResult(cfg, status, history, times, eval_model, norm, x_first=xs[0].copy(), sigmas=sigmas)
 
-    data = torch.as_tensor(np.concatenate(ys), dtype=dtype, device=device)
-    sizes = torch.as_tensor([y.shape[0] for y in ys], device=device)
-    offsets = torch.cumsum(sizes, 0) - sizes
-    taus = torch.as_tensor(norm.tau(times), dtype=dtype, device=device)
-    sig_t = torch.as_tensor(sigmas, dtype=dtype, device=device)
-    B, K, L, d = cfg.batch_size, len(ys), sigmas.size, data.shape[1]
 
-    def rand(*shape):
-        return torch.rand(shape, generator=gen.torch, device=device, dtype=dtype)
+class ScoreMatchingLoss:
+    """One score-matching step: draw snapshots, samples, noise levels and noise from the state's torch stream and
+    return the objective ``cfg.objective`` (module docstring) on that batch, in whitened units."""
 
-    def loss_fn(step):
-        k = torch.randint(K, (B,), generator=gen.torch, device=device)
-        idx = offsets[k] + torch.minimum((rand(B) * sizes[k]).long(), sizes[k] - 1)
-        y, tau = data[idx], taus[k][:, None]
-        sigma = sig_t[torch.randint(L, (B,), generator=gen.torch, device=device)][:, None]
-        z = torch.randn(y.shape, generator=gen.torch, device=device, dtype=dtype)
+    def __init__(self, model: ScoreNet, cfg: SMConfig, ys, taus, sigmas):
+        p = next(model.parameters())
+        self.model, self.cfg, self.device, self.dtype = model, cfg, p.device, p.dtype
+        self.data = torch.as_tensor(np.concatenate(ys), dtype=p.dtype, device=p.device)
+        self.sizes = torch.as_tensor([y.shape[0] for y in ys], device=p.device)
+        self.offsets = torch.cumsum(self.sizes, 0) - self.sizes
+        self.taus = torch.as_tensor(taus, dtype=p.dtype, device=p.device)
+        self.sigmas = torch.as_tensor(sigmas, dtype=p.dtype, device=p.device)
+
+    def __call__(self, state) -> torch.Tensor:
+        cfg, model, gen, dtype, device = self.cfg, self.model, state.gen, self.dtype, self.device
+        B, K, L, d = cfg.batch_size, self.sizes.numel(), self.sigmas.numel(), self.data.shape[1]
+
+        def rand(*shape):
+            return torch.rand(shape, generator=gen, device=device, dtype=dtype)
+
+        k = torch.randint(K, (B,), generator=gen, device=device)
+        idx = self.offsets[k] + torch.minimum((rand(B) * self.sizes[k]).long(), self.sizes[k] - 1)
+        y, tau = self.data[idx], self.taus[k][:, None]
+        sigma = self.sigmas[torch.randint(L, (B,), generator=gen, device=device)][:, None]
+        z = torch.randn(y.shape, generator=gen, device=device, dtype=dtype)
         if cfg.antithetic:  # pairs (y, z), (y, −z): cancels the O(1/σ) noise term of the DSM gradient
             half = (B + 1) // 2
             y, tau, sigma = (torch.cat([a[:half], a[:B - half]]) for a in (y, tau, sigma))
@@ -285,6 +282,3 @@ def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -
             div = sum(torch.autograd.grad(s[:, j].sum(), y_noisy, create_graph=True)[0][:, j]
                       for j in range(d))
         return ((1.0 + sigma[:, 0] ** 2) * (0.5 * (s**2).sum(1) + div)).mean()
-
-    eval_model, losses, status = train_loop(model, loss_fn, cfg, f"score matching ({cfg.objective})")
-    return ScoreMatchingResult(cfg, status, {"loss": losses}, times, eval_model, norm, sigmas, xs[0].copy())

@@ -20,15 +20,9 @@ import dataclasses
 import numpy as np
 import torch
 
+from amphys._checks import check_count, check_times
 from amphys.baselines import _langevin
-from amphys.baselines._common import (
-    Normaliser,
-    check_count,
-    check_snapshots,
-    check_times,
-    draw_rows,
-    energy_distance,
-)
+from amphys.baselines._common import Normaliser, check_snapshots, draw_rows, energy_distance
 from amphys.baselines.score_matching import SAMPLER_FIELDS, SMConfig, langevin_samples
 from amphys.errors import InputError, describe
 
@@ -73,7 +67,7 @@ def tune_langevin_step(score, times, xs, config: SMConfig | None = None, *, grid
     """
     cfg = SMConfig.resolve(config, overrides)
     times, xs = check_snapshots(times, xs)
-    n = check_count(n)
+    n = check_count(n, low=1)
     if not callable(score):
         raise InputError(f"score: expected a callable score(t, x), got {describe(score)}")
     norm = Normaliser.from_data(times, xs)
@@ -122,7 +116,7 @@ def tune_langevin_step(score, times, xs, config: SMConfig | None = None, *, grid
 def _eval_indices(times: np.ndarray, eval_times, sampler: str) -> np.ndarray:
     if eval_times is None:
         return np.arange(1 if sampler == "tracking" else 0, times.size)
-    wanted = check_times(eval_times, "eval_times")
+    wanted = check_times(eval_times, "eval_times", increasing=False)
     idx = []
     for t in wanted:
         hit = np.flatnonzero(np.isclose(times, t, rtol=1e-12, atol=0.0))

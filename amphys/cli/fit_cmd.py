@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 from amphys._checks import check_count
@@ -36,7 +37,7 @@ def _flag(name: str) -> str:
 
 
 def add_arguments(p):
-    from amphys.solver.config import CHOICES, FitConfig
+    from amphys.solver.config import CHOICES, RENAMED, FitConfig
 
     p.add_argument("data", help="snapshot file: .h5/.nc (Snapshots), .csv, .npz, .h5ad")
     p.add_argument("-o", "--output", required=True, help="model file to write (e.g. model.pt)")
@@ -54,6 +55,7 @@ def add_arguments(p):
 
     add_data_arguments(p)
     group = p.add_argument_group("FitConfig fields (see amphys.FitConfig)")
+    old_names = {new: old for old, new in RENAMED.items()}
     for f in dataclasses.fields(FitConfig):
         default = f.default
         kwargs = {"dest": f"cfg_{f.name}", "default": None}
@@ -67,7 +69,21 @@ def add_arguments(p):
             kwargs.update(type=float, metavar="X", help=f"default {default}")
         else:  # pragma: no cover - every field has one of the types above
             kwargs.update(help=f"default {default!r}")
-        group.add_argument(_flag(f.name), **kwargs)
+        flags = [_flag(f.name)]
+        if f.name in old_names:  # the field's former name still works, with a note (kept out of --help)
+            flags.append(_flag(old_names[f.name]))
+            kwargs.setdefault("action", _RenamedFlag)
+        group.add_argument(*flags, **kwargs)
+
+
+class _RenamedFlag(argparse.Action):
+    """A FitConfig flag whose second spelling is the field's former name: it works and prints a one-line note."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string != self.option_strings[0]:
+            print(f"amphys: note: {option_string} is deprecated; use {self.option_strings[0]} (same meaning)",
+                  file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def config_from_args(args):

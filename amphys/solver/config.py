@@ -1,9 +1,11 @@
-"""``FitConfig``: every setting of an Action Matching fit, as one frozen, validated dataclass (SPEC §7.1).
+"""``FitConfig``: every setting of an Action Matching fit, as one frozen, validated dataclass (docs/api.md).
 
-Stable field names (SPEC §7.1): ``steps``, ``batch_size``, ``lr``, ``seed``, ``device``, ``loss``, ``sigma``,
+Stable field names (docs/api.md): ``steps``, ``batch_size``, ``lr``, ``seed``, ``device``, ``loss``, ``sigma``,
 ``time_integral``, ``checkpoint_every``, ``hidden``, ``depth``. The other fields are amphys's own and documented
 below. Values that depend on the data (``loss="auto"``, ``x_source="auto"``) are resolved by :func:`amphys.fit`,
-and the resolved config is what a :class:`~amphys.fit.FitResult` carries.
+and the resolved config is what a :class:`amphys.FitResult` carries. The constraints of the fields are declared
+once, in :data:`CHECKS` (the training fields shared with the baselines come from
+:data:`amphys.solver.fields.TRAINING`).
 
 >>> cfg = FitConfig(steps=2000, hidden=128)
 >>> cfg.replace(lr=3e-4).lr
@@ -18,33 +20,66 @@ import dataclasses
 import json
 import math
 import numbers
+import warnings
 from pathlib import Path
 from typing import Any
 
 from amphys.errors import FileFormatError, InputError, describe, unknown_name
+from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, check_fields, choices_of
 
-__all__ = ["FitConfig", "CHOICES", "RESUME_NEUTRAL"]
+__all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL"]
+
+#: The constraint of every field except ``sigma`` (a number or a callable, checked in ``__post_init__``).
+CHECKS: dict = {
+    **TRAINING,
+    "batch_size": Integer(4),
+    "checkpoint_every": Integer(0),
+    "log_every": Integer(1),
+    "max_time": Number(0.0, low_open=True, optional=True),
+    "loss": Choice("auto", "am", "entropic", "unbalanced"),
+    "time_integral": Choice("mc", "quadrature", "snapshots"),
+    "x_source": Choice("auto", "sampler", "mixture", "nearest"),
+    "quadrature_rule": Choice("auto", "gauss-legendre", "simpson", "trapezoid"),
+    "weight_fn": Choice("none", "sine"),
+    "laplacian": Choice("auto", "exact", "hutchinson"),
+    "derivatives": Choice("fused", "autograd", "func"),
+    "n_probes": Integer(1),
+    "n_nodes": Integer(2),
+    "centre": Flag(),
+    "quadratic_head": Flag(),
+    "boundary_fraction": Number(0.0, 1.0, low_open=True, high_open=True),
+    "holdout_fraction": Number(0.0, 0.5, high_open=True),
+    "holdout_every": Integer(1),
+    "holdout_rows": Integer(16),
+    "patience": Integer(0),
+}
 
 #: Valid values of the string-valued fields.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "device": ("auto", "cpu", "cuda"),
-    "loss": ("auto", "am", "entropic", "unbalanced"),
-    "time_integral": ("mc", "quadrature", "snapshots"),
-    "x_source": ("auto", "sampler", "mixture", "nearest"),
-    "quadrature_rule": ("auto", "gauss-legendre", "simpson", "trapezoid"),
-    "schedule": ("cosine", "constant"),
-    "weight_fn": ("none", "sine"),
-    "laplacian": ("auto", "exact", "hutchinson"),
-    "derivatives": ("fused", "autograd", "func"),
-    "dtype": ("float32", "float64"),
-}
+CHOICES: dict[str, tuple[str, ...]] = choices_of(CHECKS)
+
+#: Old field names, still read (with a ``DeprecationWarning``) by ``from_dict``, ``from_json``, ``from_toml``
+#: and ``replace``, so configs and models saved by earlier versions keep working.
+RENAMED = {"validation_fraction": "holdout_fraction", "eval_every": "holdout_every",
+           "validation_rows": "holdout_rows"}
 
 #: Fields that may differ between a checkpoint and the run resuming it (they do not change the numbers).
 RESUME_NEUTRAL = ("device", "checkpoint_every", "max_time")
 
-_INT_FIELDS = {"steps": 1, "batch_size": 4, "hidden": 1, "depth": 1, "warmup": 0, "checkpoint_every": 0,
-               "time_features": 0, "n_nodes": 2, "n_probes": 1, "log_every": 1, "seed": 0, "eval_every": 1,
-               "patience": 0, "validation_rows": 16}
+
+def _renamed(values: dict, *, warn: bool) -> dict:
+    """``values`` with old field names (:data:`RENAMED`) replaced by the new ones."""
+    old = [key for key in values if key in RENAMED]
+    if not old:
+        return values
+    for key in old:
+        if RENAMED[key] in values:
+            raise InputError(f"FitConfig: both {key!r} and its new name {RENAMED[key]!r} given; keep "
+                             f"{RENAMED[key]!r}")
+    if warn:
+        names = ", ".join(f"{key!r} is now {RENAMED[key]!r}" for key in old)
+        warnings.warn(f"FitConfig: {names}; the old names will stop working in a later version",
+                      DeprecationWarning, stacklevel=3)
+    return {RENAMED.get(key, key): value for key, value in values.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,19 +99,20 @@ class FitConfig:
         non-finite loss) stops training with status "diverged".
         checkpoint_every : steps between checkpoints when a checkpoint path is given (0 = only at the end).
         log_every : steps between history records.
-    Model selection on finite data (not used with a sampler, whose samples are fresh)
-        validation_fraction : share of every snapshot held out (0 = off). eval_every : steps between
-        evaluations of the held-out loss of the EMA model (one fixed batch of ``validation_rows`` interior
+    Held-out model selection on finite data (not used with a sampler, whose samples are fresh)
+        holdout_fraction : share of every snapshot held out (0 = off). holdout_every : steps between
+        evaluations of the held-out loss of the EMA model (one fixed batch of ``holdout_rows`` interior
         rows). The fit returns the EMA weights with the lowest held-out loss. patience : stop after this many
-        evaluations without improvement (0 = never stop early).
-    Loss (SPEC §2.2)
+        evaluations without improvement (0 = never stop early). (Formerly ``validation_fraction``,
+        ``eval_every``, ``validation_rows``: still read, with a DeprecationWarning.)
+    Loss (docs/theory.md#the-action-matching-loss)
         loss : "am", "entropic" (needs ``sigma``), "unbalanced" (weighted data) or "auto" (unbalanced when the
         data carries weights, else am). sigma : entropic noise σ_t in the data's units (scalar, or a callable
         of physical time; a callable cannot be saved). weight_fn : time weight w(t) of the time-weighted AM
         loss, "none" (w = 1) or "sine" (w = sin(πτ) on normalised time τ; no boundary terms).
         laplacian : Δs for entropic AM, "auto" (exact for d ≤ 8, else Hutchinson), "exact", "hutchinson";
         n_probes : Rademacher probes per sample for Hutchinson.
-    Time integral (SPEC §2.3)
+    Time integral (docs/theory.md#the-time-integral)
         time_integral : "mc" (stratified uniform t; the default, the only mode without a measured failure),
         "quadrature" (``quadrature_rule`` nodes in t), "snapshots" (observed times as nodes, Simpson/trapezoid
         weights on the irregular grid). With fixed nodes the sampled loss is unbounded below through the
@@ -91,7 +127,7 @@ class FitConfig:
         centre : gauge-fix s(t, x) - s(t, x̄) (x̄ the data mean): removes any function c(t) from s exactly,
         leaves ∇s unchanged (not allowed with "unbalanced", where s itself is the growth rate).
         boundary_fraction : share of ``batch_size`` used by the two boundary batches together.
-    Network (SPEC §2.4)
+    Network (docs/theory.md#normalisation-and-network)
         hidden : width; depth : hidden layers; time_features : Fourier features sin/cos(kπτ), k = 1..K, besides
         τ; quadratic_head : s = ½‖y − h(τ, y)‖² with h the MLP (normalised units). derivatives : how ∂_t s and
         ∇s are formed on the one batched forward: "fused" (explicit reverse pass with a fused SiLU derivative,
@@ -131,35 +167,13 @@ class FitConfig:
     time_features: int = 0
     quadratic_head: bool = False
     derivatives: str = "fused"
-    validation_fraction: float = 0.1
-    eval_every: int = 100
+    holdout_fraction: float = 0.1
+    holdout_every: int = 100
     patience: int = 10
-    validation_rows: int = 4096
+    holdout_rows: int = 4096
 
     def __post_init__(self):
-        for name, low in _INT_FIELDS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise InputError(f"FitConfig.{name}: expected an integer >= {low}, got {describe(value)}")
-            if value < low:
-                raise InputError(f"FitConfig.{name}: expected an integer >= {low}, got {value}")
-            object.__setattr__(self, name, int(value))
-        for name, choices in CHOICES.items():
-            value = getattr(self, name)
-            if not isinstance(value, str) or value not in choices:
-                raise unknown_name(f"value of FitConfig.{name}", value, choices)
-        self._check_float("lr", low=0.0, strict=True)
-        self._check_float("lr_final", low=0.0, high=1.0)
-        self._check_float("grad_clip", low=0.0)
-        self._check_float("ema_decay", low=0.0, high=1.0, high_open=True)
-        self._check_float("explode_factor", low=1.0, strict=True)
-        self._check_float("boundary_fraction", low=0.0, high=1.0, strict=True, high_open=True)
-        self._check_float("validation_fraction", low=0.0, high=0.5, high_open=True)
-        if self.max_time is not None:
-            self._check_float("max_time", low=0.0, strict=True)
-        for name in ("centre", "quadratic_head"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"FitConfig.{name}: expected true or false, got {describe(getattr(self, name))}")
+        check_fields(self, CHECKS)
         sigma = self.sigma
         if sigma is not None and not callable(sigma):
             if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real) or not math.isfinite(sigma) \
@@ -167,7 +181,10 @@ class FitConfig:
                 raise InputError(f"FitConfig.sigma: expected a finite number >= 0 (entropic noise in the data's "
                                  f"units) or a callable sigma(t), got {describe(sigma)}")
             object.__setattr__(self, "sigma", float(sigma))
-        if self.loss == "entropic" and sigma is None:
+        self._check_combinations()
+
+    def _check_combinations(self):
+        if self.loss == "entropic" and self.sigma is None:
             raise InputError("FitConfig.sigma: loss='entropic' needs the noise level sigma (dX = ∇s dt + σ dW), "
                              "e.g. sigma=0.5")
         if self.loss == "unbalanced" and self.centre:
@@ -182,29 +199,19 @@ class FitConfig:
                              "time_integral='snapshots' uses the observed times only; use time_integral='mc' or "
                              "'quadrature'")
 
-    def _check_float(self, name, *, low=None, high=None, strict=False, high_open=False):
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise InputError(f"FitConfig.{name}: expected a finite number, got {describe(value)}")
-        bad_low = low is not None and (value <= low if strict else value < low)
-        bad_high = high is not None and (value >= high if high_open else value > high)
-        if bad_low or bad_high:
-            lo = "" if low is None else f"{'>' if strict else '>='} {low}"
-            hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-            raise InputError(f"FitConfig.{name}: expected a number {' and '.join(p for p in (lo, hi) if p)}, "
-                             f"got {value}")
-        object.__setattr__(self, name, float(value))
-
     # -- construction and serialisation ----------------------------------------------------------------------
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
-    def from_dict(cls, values: dict) -> FitConfig:
-        """Build from a mapping; an unknown key raises :class:`~amphys.errors.UnknownNameError`."""
+    def from_dict(cls, values: dict, *, warn_renamed: bool = True) -> FitConfig:
+        """Build from a mapping; an unknown key raises :class:`~amphys.errors.UnknownNameError`. Old field names
+        (:data:`RENAMED`) are read, with a ``DeprecationWarning`` unless ``warn_renamed=False`` (files written by
+        earlier versions)."""
         if not isinstance(values, dict):
             raise InputError(f"FitConfig: expected a mapping of field names to values, got {describe(values)}")
+        values = _renamed(values, warn=warn_renamed)
         names = cls.field_names()
         for key in values:
             if key not in names:
@@ -212,12 +219,12 @@ class FitConfig:
         return cls(**values)
 
     @classmethod
-    def from_json(cls, text: str) -> FitConfig:
+    def from_json(cls, text: str, *, warn_renamed: bool = True) -> FitConfig:
         try:
             values = json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
             raise InputError(f"FitConfig: not valid JSON ({exc})") from None
-        return cls.from_dict(values)
+        return cls.from_dict(values, warn_renamed=warn_renamed)
 
     @classmethod
     def from_toml(cls, path, **overrides) -> FitConfig:
@@ -246,7 +253,7 @@ class FitConfig:
             rest = {k: v for k, v in data.items() if k != "fit"}
             data = {**rest, **data["fit"]}
         try:
-            return cls.from_dict({**data, **overrides})
+            return cls.from_dict({**_renamed(data, warn=True), **overrides})
         except InputError as exc:
             raise type(exc)(f"{str(path)!r}: {exc}") from None
 
@@ -261,7 +268,9 @@ class FitConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def replace(self, **overrides) -> FitConfig:
-        """A copy with some fields changed (validated); unknown names raise ``UnknownNameError``."""
+        """A copy with some fields changed (validated); unknown names raise ``UnknownNameError``; old names
+        (:data:`RENAMED`) are read with a ``DeprecationWarning``."""
+        overrides = _renamed(overrides, warn=True)
         names = self.field_names()
         for key in overrides:
             if key not in names:

@@ -1,4 +1,4 @@
-"""Data-parallel training with ``torch.distributed``, launched by ``torchrun`` (SPEC §11).
+"""Data-parallel training with ``torch.distributed``, launched by ``torchrun`` (docs/scaling.md).
 
 Every process (rank) holds the whole model and draws its own share of each global batch from generators seeded
 with (seed, rank); gradients (and the loss, for the record) are averaged over ranks with one all-reduce per step,

@@ -1,4 +1,5 @@
-"""Action Matching losses as pure functions on tensors (SPEC §2.2, PHYSICS §0 and §4.7).
+"""Action Matching losses as pure functions on tensors (docs/theory.md#the-action-matching-loss; the identities
+they satisfy: docs/theory.md#verification-identities).
 
 Every loss is an estimate of
 

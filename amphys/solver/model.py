@@ -1,4 +1,5 @@
-"""The potential network s_θ(t, x) with its normalisation, and the derivatives the losses need (SPEC §2.4).
+"""The potential network s_θ(t, x) with its normalisation, and the derivatives the losses need
+(docs/theory.md#normalisation-and-network).
 
 Units. The user passes and gets physical units. Inside, time is τ = (t − t0)/T ∈ [0, 1] and space is
 y = (x − m)/ℓ with m the data mean and ℓ = sqrt(mean_i σ_i²) one *isotropic* length (σ_i the per-coordinate

@@ -1,4 +1,5 @@
-"""Estimators of the time integral ∫ E_{q_t}[f(t, ·)] dt of the AM loss, and the batches they draw (SPEC §2.3).
+"""Estimators of the time integral ∫ E_{q_t}[f(t, ·)] dt of the AM loss, and the batches they draw
+(docs/theory.md#the-time-integral).
 
 All in normalised time τ ∈ [0, 1]. Each draw returns interior rows (τ_i, y_i) with weights c_i such that
 Σ_i c_i f(τ_i, y_i) estimates ∫_0^1 E_{q_τ}[f] dτ, and two boundary batches (first and last time) with weights

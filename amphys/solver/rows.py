@@ -1,4 +1,4 @@
-"""Snapshots read on demand, for sample sets larger than memory (SPEC §4.1, §11).
+"""Snapshots read on demand, for sample sets larger than memory (docs/theory.md#data-schema, docs/scaling.md).
 
 Instead of one (n_k, d) array per observed time, the solver accepts one :class:`Rows` per time: a view of rows of
 a *reader*, an object with

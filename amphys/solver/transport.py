@@ -1,5 +1,6 @@
 """Moving samples with a learned field: ODE dx/dt = v(t, x) (torchdiffeq), the SDE dx = v dt + σ_t dW of entropic
-fits (Euler–Maruyama), and the log-weights d log w/dt = s(t, x) of unbalanced fits (SPEC §2.2, §2.4).
+fits (Euler–Maruyama), and the log-weights d log w/dt = s(t, x) of unbalanced fits
+(docs/theory.md#the-action-matching-loss, docs/theory.md#normalisation-and-network).
 
 Times may lie on both sides of t0 (the ODE is integrated backwards for earlier times) and in any order; the
 result has one slice per requested time, in the requested order: shape (len(times), n, d).

@@ -18,7 +18,13 @@ import torch
 from amphys._checks import check_points, check_time, check_times
 from amphys._version import __version__
 from amphys.errors import CheckpointError, InputError, describe
-from amphys.solver.checkpoint import atomic_torch_save, load_checkpoint
+from amphys.solver.checkpoint import (
+    CHECKPOINT_FORMAT,
+    OLD_FORMATS,
+    atomic_torch_save,
+    checkpoint_weights,
+    load_checkpoint,
+)
 from amphys.solver.config import FitConfig
 from amphys.solver.model import ActionModel
 from amphys.solver.status import FitStatus
@@ -213,24 +219,28 @@ def load_model(path) -> FitResult:
     state = load_checkpoint(path)
     fmt = state.get("format")
     try:
-        config = FitConfig.from_json(state["config_json"])
-        meta = json.loads(state["meta_json"])
+        if fmt == MODEL_FORMAT:
+            weights, ema = state["model"], None
+            meta = json.loads(state["meta_json"])
+            config_json, history = state["config_json"], state.get("history", {})
+        elif fmt in (CHECKPOINT_FORMAT, *OLD_FORMATS):
+            weights, ema, meta = checkpoint_weights(state)
+            config_json, history = meta.pop("config_json"), meta.pop("history")
+            meta.setdefault("status", FitStatus.STOPPED.value)
+            meta.setdefault("message", f"loaded from a training checkpoint at step {meta.pop('step')}")
+        else:
+            raise CheckpointError(f"{str(path)!r}: unknown format {fmt!r}; expected {MODEL_FORMAT!r}")
+        config = FitConfig.from_json(config_json, warn_renamed=False)  # files of older versions use old names
         dim = int(meta["dim"])
         if dim < 1:
             raise ValueError(f"bad dim {dim}")
         model = build_model(config, dim)
-        if fmt == MODEL_FORMAT:
-            model.load_state_dict(state["model"])
-        elif fmt == "amphys-checkpoint/1":
-            model.load_state_dict(state["model"])
+        model.load_state_dict(weights)
+        if ema is not None:
             with torch.no_grad():
-                for p, e in zip(model.parameters(), state["ema"], strict=True):
+                for p, e in zip(model.parameters(), ema, strict=True):
                     p.copy_(e)
-            meta.setdefault("status", FitStatus.STOPPED.value)
-            meta.setdefault("message", f"loaded from a training checkpoint at step {int(state['step'])}")
-        else:
-            raise CheckpointError(f"{str(path)!r}: unknown format {fmt!r}; expected {MODEL_FORMAT!r}")
-        history = {k: v.numpy() for k, v in state.get("history", {}).items()}
+        history = {k: v.numpy() for k, v in history.items()}
         status = FitStatus(meta.get("status", FitStatus.CONVERGED.value))
     except CheckpointError:
         raise

@@ -1,13 +1,14 @@
-"""Held-out snapshots samples and model selection for fits on finite data.
+"""Held-out samples of the snapshots, for held-out model selection on finite data ("holdout").
 
 Why: with finitely many samples the empirical AM loss is unbounded below (s can rise at the samples of the last
 snapshot and fall at those of the first, with zero gradient at every sample), so a flexible network eventually
 overfits and the velocity error grows while the training loss keeps falling (docs/bench/solver.md). A held-out
 part of every snapshot gives an estimate of the loss of the current EMA model on samples it never saw; the estimate
 uses one fixed batch (Gauss–Legendre nodes in t, the gauge s(t, x) − s(t, x̄), common random numbers across
-evaluations). The fit keeps the EMA weights with the lowest held-out loss and can stop early when it stops
-improving. This guards against gross overfitting; it is too noisy to rank models whose velocity errors differ by a
-few percent (docs/bench/solver.md).
+evaluations; :meth:`amphys.solver.action.ActionMatching.holdout_score`). The fit keeps the EMA weights with the
+lowest held-out loss and can stop early when it stops improving (:class:`amphys.solver.loop.Holdout`, which takes
+any score, lower is better). This guards against gross overfitting; it is too noisy to rank models whose velocity
+errors differ by a few percent (docs/bench/solver.md).
 """
 
 from __future__ import annotations
