@@ -66,7 +66,7 @@ class ActionMatching:
         self.laplacian = None
         if cfg.loss == "entropic":
             self.laplacian = cfg.laplacian if cfg.laplacian != "auto" else ("exact" if self.dim <= 8 else "hutchinson")
-        self.holdout = cfg.holdout_fraction > 0 and cfg.x_source != "sampler"
+        self.holdout = cfg.holdout_fraction > 0 and cfg.interpolant != "sampler"
         if self.holdout:
             xt, wt, xh, wh = split_holdout(xs, weights, cfg.holdout_fraction, cfg.seed)
             self.holdout = all(len(x) > 0 for x in xh)
@@ -99,7 +99,7 @@ class ActionMatching:
             y = torch.as_tensor((np.concatenate(xs) - self.mean) / self.length, dtype=self.dtype).to(self.device)
             data = SnapshotData((times - times[0]) / self.T, y, torch.as_tensor(offsets), torch.as_tensor(counts), w)
         cfg = self.config
-        return TimeIntegral(data, mode=mode or cfg.time_integral, x_source=cfg.x_source,
+        return TimeIntegral(data, mode=mode or cfg.time_integral, x_source=cfg.interpolant,
                             rule=rule or cfg.quadrature_rule, n_nodes=n_nodes or cfg.n_nodes,
                             n_interior=n_interior, n_boundary=n_boundary, sampler=sampler,
                             to_norm=self._to_norm, t_phys=lambda tau: self.t_span[0] + self.T * tau)
@@ -138,6 +138,9 @@ class ActionMatching:
         loss, _ = self.batch_loss(self.holdout_batch, module, create_graph=False, gen=self.holdout_gen,
                                   centre=self.config.loss != "unbalanced")
         return float(loss.detach())
+
+    def describe(self) -> str:
+        return self.source.describe()
 
     # -- the loss -----------------------------------------------------------------------------------------------
     def evaluate(self, batch, model=None, *, create_graph=True, gen=None, centre=None) -> Evaluated:

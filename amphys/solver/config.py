@@ -2,9 +2,9 @@
 
 Stable field names (docs/api.md): ``steps``, ``batch_size``, ``lr``, ``seed``, ``device``, ``loss``, ``sigma``,
 ``time_integral``, ``checkpoint_every``, ``hidden``, ``depth``. The other fields are amphys's own and documented
-below. Values that depend on the data (``loss="auto"``, ``x_source="auto"``) are resolved by :func:`amphys.fit`,
-and the resolved config is what a :class:`amphys.FitResult` carries. The constraints of the fields are declared
-once, in :data:`CHECKS` (the training fields shared with the baselines come from
+below. Values that depend on the data ("auto" of ``loss``, ``interpolant``, ``smoothing``) are resolved by
+:func:`amphys.fit`, and the resolved config is what a :class:`amphys.FitResult` carries. The constraints of
+the fields are declared once, in :data:`CHECKS` (the training fields shared with the baselines come from
 :data:`amphys.solver.fields.TRAINING`).
 
 >>> cfg = FitConfig(steps=2000, hidden=128)
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amphys.errors import FileFormatError, InputError, describe, unknown_name
-from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, check_fields, choices_of
+from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, NumberOrAuto, check_fields, choices_of
 
 __all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL"]
 
@@ -38,7 +38,10 @@ CHECKS: dict = {
     "max_time": Number(0.0, low_open=True, optional=True),
     "loss": Choice("auto", "am", "entropic", "unbalanced"),
     "time_integral": Choice("mc", "quadrature", "snapshots"),
-    "x_source": Choice("auto", "sampler", "mixture", "nearest"),
+    "interpolant": Choice("auto", "ot", "mixture", "nearest", "sampler"),
+    "smoothing": NumberOrAuto(0.0),
+    "min_coupling_snr": Number(0.0),
+    "ensemble": Integer(1),
     "quadrature_rule": Choice("auto", "gauss-legendre", "simpson", "trapezoid"),
     "weight_fn": Choice("none", "sine"),
     "laplacian": Choice("auto", "exact", "hutchinson"),
@@ -60,7 +63,7 @@ CHOICES: dict[str, tuple[str, ...]] = choices_of(CHECKS)
 #: Old field names, still read (with a ``DeprecationWarning``) by ``from_dict``, ``from_json``, ``from_toml``
 #: and ``replace``, so configs and models saved by earlier versions keep working.
 RENAMED = {"validation_fraction": "holdout_fraction", "eval_every": "holdout_every",
-           "validation_rows": "holdout_rows"}
+           "validation_rows": "holdout_rows", "x_source": "interpolant"}
 
 #: Fields that may differ between a checkpoint and the run resuming it (they do not change the numbers).
 RESUME_NEUTRAL = ("device", "checkpoint_every", "max_time")
@@ -117,10 +120,20 @@ class FitConfig:
         "quadrature" (``quadrature_rule`` nodes in t), "snapshots" (observed times as nodes, Simpson/trapezoid
         weights on the irregular grid). With fixed nodes the sampled loss is unbounded below through the
         behaviour of s between nodes, and long fits can drift (docs/bench/solver.md).
-        x_source : where samples at a time between snapshots come from: "sampler" (a ground-truth sampler
-        passed to fit), "mixture" (a real sample of one of the two neighbouring snapshots, chosen with the
-        linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}), "nearest" (the nearest
-        snapshot), or "auto" (sampler when given, else mixture). Unused by "snapshots".
+        interpolant : the path between snapshots (docs/theory.md#learning-from-snapshots): "ot" (chained
+        optimal-transport couplings of consecutive snapshots, smoothed in time by a penalised cubic spline, the
+        loss in its regression form ½E‖∇s − u‖²), "mixture" (samples of the two neighbouring snapshots with the
+        linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}, AM loss), "nearest" (the
+        nearest snapshot), "sampler" (fresh samples from a ground-truth sampler passed to fit), or "auto":
+        sampler when given; mixture for weighted data; else "ot" when the median coupling signal-to-noise ratio
+        of consecutive snapshots (:func:`amphys.solver.coupling.coupling_snr`) is at least ``min_coupling_snr``,
+        and "mixture" otherwise (snapshots that barely move against their own sampling noise: couplings would be
+        noise). (Formerly ``x_source``.)
+        smoothing : λ of the spline in time of the "ot" paths (penalty on ∫f‴² in normalised time); "auto"
+        chooses it by leave-one-snapshot-out from :data:`amphys.solver.paths.SMOOTHING_GRID`.
+        min_coupling_snr : the threshold of ``interpolant="auto"``.
+        ensemble : independent members trained on bootstrap resamples of every snapshot; the model's velocity is
+        their mean and :meth:`amphys.FitResult.velocity_spread` estimates its error from their spread.
         quadrature_rule : "auto" (Gauss–Legendre for "quadrature", irregular Simpson for "snapshots"),
         "gauss-legendre", "simpson" or "trapezoid".
         n_nodes : quadrature nodes, or time strata per batch for "mc" with a sampler.
@@ -159,7 +172,10 @@ class FitConfig:
     weight_fn: str = "none"
     laplacian: str = "auto"
     n_probes: int = 1
-    x_source: str = "auto"
+    interpolant: str = "auto"
+    smoothing: Any = "auto"
+    min_coupling_snr: float = 1.0
+    ensemble: int = 1
     quadrature_rule: str = "auto"
     n_nodes: int = 16
     centre: bool = False
@@ -194,10 +210,18 @@ class FitConfig:
             raise InputError("FitConfig.quadrature_rule: time_integral='snapshots' uses the observed times as nodes, "
                              "so Gauss-Legendre nodes are impossible; use 'auto' (Simpson), 'simpson' or "
                              "'trapezoid'")
-        if self.x_source == "sampler" and self.time_integral == "snapshots":
-            raise InputError("FitConfig.x_source: 'sampler' draws samples between snapshots, but "
+        if self.interpolant == "sampler" and self.time_integral == "snapshots":
+            raise InputError("FitConfig.interpolant: 'sampler' draws samples between snapshots, but "
                              "time_integral='snapshots' uses the observed times only; use time_integral='mc' or "
                              "'quadrature'")
+        if self.interpolant == "ot":
+            for name, ok, why in (("loss", self.loss in ("auto", "am"), "fits the deterministic flow (loss='am')"),
+                                  ("time_integral", self.time_integral == "mc", "draws times uniformly ('mc')"),
+                                  ("weight_fn", self.weight_fn == "none", "has no time weight"),
+                                  ("quadratic_head", not self.quadratic_head, "uses the scalar head")):
+                if not ok:
+                    raise InputError(f"FitConfig.{name}: interpolant='ot' {why}, got {getattr(self, name)!r}; "
+                                     "use interpolant='mixture' for this setting")
 
     # -- construction and serialisation ----------------------------------------------------------------------
     @classmethod

@@ -13,11 +13,13 @@ its own fields and calls :func:`check_fields` from ``__post_init__``.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 from amphys._checks import check_bool, check_choice, check_float, check_int
+from amphys.errors import InputError, describe
 
-__all__ = ["Integer", "Number", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
+__all__ = ["Integer", "Number", "NumberOrAuto", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,22 @@ class Flag:
 
     def __call__(self, value, name: str) -> bool:
         return check_bool(value, name)
+
+
+@dataclass(frozen=True)
+class NumberOrAuto:
+    """The string "auto" or a finite number in [low, ∞) (``Number`` rules)."""
+
+    low: float = 0.0
+
+    def __call__(self, value, name: str):
+        if isinstance(value, str):
+            if value == "auto":
+                return value
+            raise InputError(f"{name}: expected 'auto' or a number >= {self.low:g}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InputError(f"{name}: expected 'auto' or a number >= {self.low:g}, got {describe(value)}")
+        return check_float(value, name, low=self.low)
 
 
 #: Fields of the training loop (optimiser, schedule, EMA, guard, network size, device), shared by every method.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from amphys.errors import InputError
@@ -25,28 +26,39 @@ from amphys.solver.config import FitConfig
 from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.distributed import Context
 from amphys.solver.model import ActionModel
+from amphys.solver.path_matching import PathMatching
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
-__all__ = ["train", "Trainer", "TrainOutput", "resolve_config"]
+__all__ = ["train", "Trainer", "TrainOutput", "resolve_config", "choose_interpolant"]
 
 
 def resolve_config(config: FitConfig, *, has_weights: bool, has_sampler: bool) -> FitConfig:
-    """Resolve the data-dependent choices ``loss="auto"`` and ``x_source="auto"`` and check the combination."""
+    """Resolve ``loss="auto"`` and the part of ``interpolant="auto"`` that does not need the data's values
+    (sampler when given, mixture for weighted data), and check the combination. What remains "auto" is decided
+    from the snapshots (:func:`choose_interpolant`)."""
     changes = {}
     if config.loss == "auto":
         changes["loss"] = "unbalanced" if has_weights else "am"
     elif has_weights and config.loss != "unbalanced":
         raise InputError(f"loss: the data carries weights ('weight' variable), which loss={config.loss!r} would "
                          "ignore; use loss='unbalanced' (or 'auto'), or drop the weights for a balanced fit")
-    if config.x_source == "auto":
-        changes["x_source"] = "sampler" if has_sampler and config.time_integral != "snapshots" else "mixture"
-    elif config.x_source == "sampler" and not has_sampler:
-        raise InputError("x_source: 'sampler' needs a sampler (fit(..., sampler=system)); use 'mixture' or 'auto'")
+    if config.interpolant == "auto":
+        if has_sampler and config.time_integral != "snapshots":
+            changes["interpolant"] = "sampler"
+        elif has_weights or config.loss not in ("auto", "am") or config.time_integral != "mc" \
+                or config.weight_fn != "none" or config.quadratic_head:
+            changes["interpolant"] = "mixture"  # settings only the AM loss on the measure path has
+    elif config.interpolant == "sampler" and not has_sampler:
+        raise InputError("interpolant: 'sampler' needs a sampler (fit(..., sampler=system)); use 'auto', 'ot' or "
+                         "'mixture'")
     cfg = config.replace(**changes) if changes else config
-    if cfg.loss == "unbalanced" and cfg.x_source == "sampler":
-        raise InputError("x_source: a sampler gives no weights, so loss='unbalanced' needs samples from the "
-                         "weighted snapshots; use x_source='mixture' or 'nearest'")
+    if cfg.loss == "unbalanced" and cfg.interpolant == "sampler":
+        raise InputError("interpolant: a sampler gives no weights, so loss='unbalanced' needs samples from the "
+                         "weighted snapshots; use interpolant='mixture' or 'nearest'")
+    if has_weights and cfg.interpolant == "ot":
+        raise InputError("interpolant: 'ot' paths couple unweighted snapshots; weighted (unbalanced) data use "
+                         "interpolant='mixture' (or 'auto')")
     return cfg
 
 
@@ -63,6 +75,42 @@ class TrainOutput:
     meta: dict = field(default_factory=dict)
 
 
+def choose_interpolant(times, xs, config: FitConfig) -> tuple[FitConfig, str]:
+    """Resolve ``interpolant="auto"`` (after :func:`resolve_config`) and ``smoothing="auto"`` from the snapshots;
+    returns the resolved config and a note for the fit's message.
+
+    "ot" when the median coupling signal-to-noise ratio of consecutive snapshots (:func:`coupling_snr`) reaches
+    ``min_coupling_snr``, else "mixture"; data read lazily (rows on disk) stays on the mixture path, which reads
+    rows on demand. The spline's λ of "ot" paths is chosen by leave-one-snapshot-out (:func:`loo_smoothing`).
+    """
+    from amphys.solver.coupling import coupling_snr
+    from amphys.solver.paths import loo_smoothing
+    from amphys.solver.rows import is_rows
+
+    cfg, notes = config, []
+    times = np.asarray(times, dtype=np.float64)
+    if cfg.interpolant == "auto":
+        if is_rows(xs):
+            cfg = cfg.replace(interpolant="mixture")
+            notes.append("interpolant 'mixture' (data read on demand)")
+        else:
+            snr = float(np.nanmedian(coupling_snr(xs, seed=cfg.seed)))
+            pick = "ot" if snr >= cfg.min_coupling_snr else "mixture"
+            cfg = cfg.replace(interpolant=pick)
+            notes.append(f"interpolant {pick!r} chosen: median coupling signal-to-noise {snr:.3g} "
+                         f"{'>=' if pick == 'ot' else '<'} min_coupling_snr {cfg.min_coupling_snr:g}")
+    elif cfg.interpolant == "ot" and is_rows(xs):
+        raise InputError("interpolant: 'ot' couples whole snapshots in memory; data read on demand (rows on disk) "
+                         "use interpolant='mixture' (or 'auto')")
+    if cfg.interpolant == "ot" and cfg.smoothing == "auto":
+        tau = (times - times[0]) / (times[-1] - times[0])
+        lam, _, held = loo_smoothing(tau, xs, seed=cfg.seed)
+        cfg = cfg.replace(smoothing=lam)
+        notes.append(f"smoothing λ = {lam:g} chosen by leaving out {held.size} snapshot(s)" if held.size
+                     else "smoothing λ = 0 (fewer than 4 snapshots: nothing to leave out)")
+    return cfg, "; ".join(notes)
+
+
 class Trainer:
     """One Action Matching fit: the objective (``method``), its training state (``state``) and the loop's
     settings. ``rank``/``context``: which data-parallel stream this process draws (:mod:`~amphys.solver.distributed`).
@@ -71,9 +119,17 @@ class Trainer:
     def __init__(self, times, xs, weights, config: FitConfig, *, sampler=None, rank: int = 0,
                  context: Context | None = None):
         self.context = ctx = context if context is not None else Context(rank=rank)
-        self.config = cfg = resolve_config(config, has_weights=weights is not None, has_sampler=sampler is not None)
-        self.method = ActionMatching(times, xs, weights, cfg, sampler=sampler, context=ctx,
-                                     device=resolve_device(cfg.device), dtype=resolve_dtype(cfg.dtype))
+        cfg = resolve_config(config, has_weights=weights is not None, has_sampler=sampler is not None)
+        self.config, self.note = cfg, ""
+        if cfg.interpolant in ("auto", "ot"):
+            self.config, self.note = cfg, _ = choose_interpolant(times, xs, cfg)
+        device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
+        if cfg.interpolant == "ot":
+            self.method = PathMatching(times, xs, cfg, smoothing=cfg.smoothing, context=ctx, device=device,
+                                       dtype=dtype)
+        else:
+            self.method = ActionMatching(times, xs, weights, cfg, sampler=sampler, context=ctx, device=device,
+                                         dtype=dtype)
         gen, rng = self.method.random_streams(ctx.rank)
         self.state = TrainState.start(self.method.model, gen=gen, rng=rng, history_keys=self.method.history_keys,
                                       lr=cfg.lr)
@@ -104,9 +160,10 @@ class Trainer:
         out = loop.run(self.state, method, self.settings, guard=self.guard, holdout=self.holdout,
                        context=self.context, checkpoint=saving, resume=resume, progress=progress, callback=callback)
         state = self.state
+        message = f"{self.note}; {out.message}" if self.note else out.message
         return TrainOutput(model=self.ema_model(weights=out.weights), config=self.config, history=dict(state.history),
-                           status=out.status, message=out.message, steps_done=state.step, wall_time=state.elapsed,
-                           integral=method.source.describe(), meta={"length": method.length})
+                           status=out.status, message=message, steps_done=state.step, wall_time=state.elapsed,
+                           integral=method.describe(), meta={"length": method.length})
 
 
 def train(times, xs, weights, config: FitConfig, *, sampler=None, checkpoint=None, resume=False, progress=True,
