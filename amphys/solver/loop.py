@@ -27,10 +27,15 @@ from amphys.solver.distributed import Context
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
-__all__ = ["Objective", "LoopSettings", "DivergenceGuard", "Holdout", "Outcome", "LOOP_KEYS", "lr_at",
+__all__ = ["Objective", "LoopSettings", "DivergenceGuard", "Holdout", "Outcome", "Runaway", "LOOP_KEYS", "lr_at",
            "update_ema", "optimiser_step", "run"]
 
 LOOP_KEYS = ("grad_norm", "lr", "wall_time")  # what the loop records besides "step" and the objective's entries
+
+
+class Runaway(Exception):
+    """Raised by a guard or a held-out criterion when the fit has run away from what the data support; the loop
+    stops with status ``runaway`` and the exception's text as the reason."""
 
 
 class Objective(Protocol):
@@ -221,6 +226,8 @@ def run(state: TrainState, objective: Objective, settings: LoopSettings, *, guar
             if stop is not None:
                 status, message = stop
                 break
+    except Runaway as exc:
+        status, message = FitStatus.RUNAWAY, f"stopped at step {state.step}: {exc}"
     except KeyboardInterrupt:
         if context.active:  # the other ranks may be inside a collective: stop; resume from the last checkpoint
             raise
@@ -265,7 +272,7 @@ def _outcome(state, settings, holdout, status, message) -> Outcome:
     if status == FitStatus.CONVERGED and not message:
         message = f"completed {settings.steps} steps"
     weights = state.ema
-    if holdout is not None and state.best_ema and status != FitStatus.DIVERGED:
+    if holdout is not None and state.best_ema and status != FitStatus.DIVERGED:  # (runaway: the best before it)
         weights = state.best_ema
         message += (f"; EMA weights of step {state.best_step} (lowest {holdout.label} "
                     f"{state.best_score * holdout.unit:.5g})")

@@ -20,7 +20,7 @@ import torch
 
 from amphys.errors import InputError
 from amphys.solver import loop
-from amphys.solver.action import ActionMatching
+from amphys.solver.action import ActionMatching, PlausibleLoss
 from amphys.solver.checkpoint import Checkpointing
 from amphys.solver.config import FitConfig
 from amphys.solver.device import resolve_device, resolve_dtype
@@ -135,10 +135,17 @@ class Trainer:
                                       lr=cfg.lr)
         self.settings = loop.LoopSettings.of(cfg)
         self.guard = loop.DivergenceGuard(cfg.explode_factor)
+        bound = getattr(self.method, "action_bound", None)
+        if bound:  # the AM loss on finite samples is unbounded below: stop it when it runs away
+            self.guard = PlausibleLoss(cfg.explode_factor, bound, self.method.scale)
         self.holdout = None
         if self.method.holdout:
-            self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
-                                        unit=self.method.scale)
+            if isinstance(self.method, PathMatching):
+                self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
+                                            unit=self.method.scale, label="held-out path loss")
+            else:
+                self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
+                                            label="held-out transport distance (1 = not moving)")
 
     def step(self) -> tuple[dict, str | None]:
         """One optimiser step (see :func:`amphys.solver.loop.optimiser_step`)."""
@@ -171,19 +178,73 @@ def train(times, xs, weights, config: FitConfig, *, sampler=None, checkpoint=Non
     """Fit s_θ to snapshots ``xs[k]`` (n_k, d) observed at increasing ``times[k]`` (physical units).
 
     ``weights``: None or one (n_k,) array per time (unbalanced data). ``sampler(t, n, rng) -> (n, d)`` draws
-    ground-truth samples at any physical t (``x_source="sampler"``). ``callback(step, record)`` is called after
-    every step; a true return stops training (status stopped).
+    ground-truth samples at any physical t (``interpolant="sampler"``). ``callback(step, record)`` is called
+    after every step; a true return stops training (status stopped).
     ``xs[k]`` may also be a :class:`~amphys.solver.rows.Rows` (rows read on demand, for data larger than memory).
     ``distributed``: data parallel over the ranks of a torchrun launch (None: automatic, see
     :func:`amphys.solver.distributed.setup`); every rank returns the same model; pass the same ``callback`` (or
-    none) on every rank.
+    none) on every rank. With ``config.ensemble`` = M > 1, M members are trained on bootstrap resamples (see
+    :mod:`amphys.solver.ensemble`); the checkpoint of member m is ``<stem>.member<m><suffix>``.
     """
     from amphys.solver.distributed import setup
 
     context = setup(distributed, config.device)
-    out = Trainer(times, xs, weights, config, sampler=sampler, context=context).run(
-        checkpoint=checkpoint, resume=resume, progress=progress, callback=callback)
+    kwargs = {"resume": resume, "progress": progress, "callback": callback}
+    if config.ensemble > 1:
+        out = _train_ensemble(times, xs, weights, config, sampler=sampler, checkpoint=checkpoint, context=context,
+                              **kwargs)
+    else:
+        out = Trainer(times, xs, weights, config, sampler=sampler, context=context).run(checkpoint=checkpoint,
+                                                                                        **kwargs)
     if context.active:
         out.message += f"; {context.describe()}"
         out.meta.update(rank=context.rank, world_size=context.world_size)
     return out
+
+
+def _member_path(checkpoint, m: int):
+    if checkpoint is None:
+        return None
+    from pathlib import Path
+
+    path = Path(checkpoint)
+    return path.with_name(f"{path.stem}.member{m}{path.suffix}")
+
+
+def _train_ensemble(times, xs, weights, config: FitConfig, *, sampler, checkpoint, context, **kwargs) -> TrainOutput:
+    """``config.ensemble`` members, each on a bootstrap resample of every snapshot (fresh samples with a
+    sampler: then members differ by their seeds only) and its own seed; the path and its smoothing are chosen
+    once, on the whole data, and shared."""
+    from amphys.solver.ensemble import EnsembleModel, bootstrap
+    from amphys.solver.rows import is_rows
+
+    if is_rows(xs):
+        raise InputError("ensemble: members are trained on bootstrap resamples, which data read on demand (rows "
+                         "on disk) cannot give; load the data in memory or use ensemble=1")
+    cfg = resolve_config(config, has_weights=weights is not None, has_sampler=sampler is not None)
+    note = ""
+    if cfg.interpolant in ("auto", "ot"):
+        cfg, note = choose_interpolant(times, xs, cfg)
+    members, outs = [], []
+    for m in range(cfg.ensemble):
+        member_cfg = cfg.replace(seed=cfg.seed + m, ensemble=1)
+        mx, mw = (xs, weights) if sampler is not None else bootstrap(xs, weights, cfg.seed + m)
+        out = Trainer(times, mx, mw, member_cfg, sampler=sampler, context=context).run(
+            checkpoint=_member_path(checkpoint, m), **kwargs)
+        members.append(out.model)
+        outs.append(out)
+        if out.status != FitStatus.CONVERGED:  # a member that did not converge ends the ensemble
+            break
+    worst = next((o for o in outs if o.status != FitStatus.CONVERGED), outs[0])
+    how = "fresh samples, own seeds" if sampler is not None else "bootstrap resamples of every snapshot"
+    message = f"ensemble of {len(members)} members ({how})"
+    if len(members) < cfg.ensemble:
+        message += f", stopped at member {len(members)}: {worst.message}"
+    else:
+        message += f"; member 1: {outs[0].message}"
+    if note:
+        message = f"{note}; {message}"
+    first = outs[0]
+    return TrainOutput(model=EnsembleModel(members), config=cfg, history=first.history, status=worst.status,
+                       message=message, steps_done=sum(o.steps_done for o in outs),
+                       wall_time=sum(o.wall_time for o in outs), integral=first.integral, meta=first.meta)

@@ -137,6 +137,21 @@ class FitResult:
             out = [self.model_.potential(tt[i:i + _CHUNK], xx[i:i + _CHUNK]) for i in range(0, xx.shape[0], _CHUNK)]
         return torch.cat(out).numpy() if out else np.zeros(0)
 
+    def velocity_spread(self, t, x) -> np.ndarray:
+        """Estimated size of the error ‖v(t, x) − v*(t, x)‖ per point, shape (n,), in units_x/units_t, from the
+        data alone: the spread of the ensemble's members (fit with ``ensemble=M``, M ≥ 2) times a calibration
+        factor (:data:`amphys.solver.ensemble.SPREAD_CALIBRATION`, measured on systems with known fields:
+        docs/benchmarks.md). It sees the sampling part of the error (how much the field moves when the data are
+        drawn again), not a bias every member shares."""
+        from amphys.solver.ensemble import SPREAD_CALIBRATION, EnsembleModel
+
+        if not isinstance(self.model_, EnsembleModel):
+            raise InputError("velocity_spread: needs an ensemble; fit with ensemble=M (M >= 2 members, e.g. "
+                             "amphys.fit(data, ensemble=4) or amphys fit --ensemble 4)")
+        tt, xx = self._inputs(t, x)
+        out = [self.model_.spread(tt[i:i + _CHUNK], xx[i:i + _CHUNK]) for i in range(0, xx.shape[0], _CHUNK)]
+        return SPREAD_CALIBRATION * (torch.cat(out).detach().numpy() if out else np.zeros(0))
+
     def _velocity_fn(self):
         m = self.model_
         return lambda t, x: m.velocity(t.expand(x.shape[0]), x)
@@ -205,10 +220,18 @@ class FitResult:
         return atomic_torch_save(state, path)
 
 
-def build_model(config: FitConfig, dim: int) -> ActionModel:
-    """The network of ``config`` for ``dim`` coordinates (float64), to load a state dict into."""
-    return ActionModel(dim, hidden=config.hidden, depth=config.depth, time_features=config.time_features,
-                       quadratic_head=config.quadratic_head, centre=config.centre).to(torch.float64)
+def build_model(config: FitConfig, dim: int):
+    """The network of ``config`` for ``dim`` coordinates (float64), to load a state dict into (an
+    :class:`~amphys.solver.ensemble.EnsembleModel` of ``config.ensemble`` members when that is > 1)."""
+    def one():
+        return ActionModel(dim, hidden=config.hidden, depth=config.depth, time_features=config.time_features,
+                           quadratic_head=config.quadratic_head, centre=config.centre).to(torch.float64)
+
+    if config.ensemble > 1:
+        from amphys.solver.ensemble import EnsembleModel
+
+        return EnsembleModel([one() for _ in range(config.ensemble)]).to(torch.float64)
+    return one()
 
 
 def load_model(path) -> FitResult:
