@@ -120,10 +120,11 @@ class Trainer:
                  context: Context | None = None):
         self.context = ctx = context if context is not None else Context(rank=rank)
         cfg = resolve_config(config, has_weights=weights is not None, has_sampler=sampler is not None)
-        self.config, self.note = cfg, ""
+        self.note = ""
         if cfg.interpolant in ("auto", "ot"):
-            self.config, self.note = cfg, _ = choose_interpolant(times, xs, cfg)
+            cfg, self.note = choose_interpolant(times, xs, cfg)
         device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
+        self.config = cfg = cfg.replace(device=device.type)  # the device used, not "auto"
         if cfg.interpolant == "ot":
             self.method = PathMatching(times, xs, cfg, smoothing=cfg.smoothing, context=ctx, device=device,
                                        dtype=dtype)

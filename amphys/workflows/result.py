@@ -54,7 +54,8 @@ class FitResult:
     """
 
     def __init__(self, model: ActionModel, config: FitConfig, history: dict, status, message: str, *,
-                 units_x="1", units_t="1", dim_names=None, wall_time=0.0, integral="", source=""):
+                 units_x="1", units_t="1", dim_names=None, wall_time=0.0, integral="", source="",
+                 read_options=None):
         self.model_ = model.to(dtype=torch.float64, device="cpu").eval()
         for p in self.model_.parameters():
             p.requires_grad_(False)
@@ -64,6 +65,8 @@ class FitResult:
         self.units_x, self.units_t = units_x, units_t
         self.dim_names = list(dim_names) if dim_names is not None else [f"x{i}" for i in range(model.dim)]
         self.wall_time, self.integral, self.source = float(wall_time), integral, source
+        #: how the data file was read (CLI reader options such as the time column), reused by later commands
+        self.read_options: dict = dict(read_options or {})
 
     # -- basic facts -------------------------------------------------------------------------------------------
     @property
@@ -213,7 +216,7 @@ class FitResult:
         meta = {"status": self.status.value, "message": self.message, "units_x": self.units_x,
                 "units_t": self.units_t, "dim_names": self.dim_names, "dim": self.dim, "t_span": list(self.t_span),
                 "wall_time": self.wall_time, "integral": self.integral, "source": self.source,
-                "created_by": f"amphys {__version__}"}
+                "read_options": self.read_options, "created_by": f"amphys {__version__}"}
         state = {"format": MODEL_FORMAT, "config_json": self.config.to_json(), "meta_json": json.dumps(meta),
                  "model": {k: v.detach().clone() for k, v in self.model_.state_dict().items()},
                  "history": {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in self._history.items()}}
@@ -272,4 +275,5 @@ def load_model(path) -> FitResult:
     return FitResult(model, config, history, status, meta.get("message", ""),
                      units_x=meta.get("units_x", "1"), units_t=meta.get("units_t", "1"),
                      dim_names=meta.get("dim_names"), wall_time=meta.get("wall_time", 0.0),
-                     integral=meta.get("integral", ""), source=meta.get("source", ""))
+                     integral=meta.get("integral", ""), source=meta.get("source", ""),
+                     read_options=meta.get("read_options"))
