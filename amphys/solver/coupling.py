@@ -35,7 +35,10 @@ def _emd(a: np.ndarray, b: np.ndarray, wa: np.ndarray, wb: np.ndarray):
     import ot
 
     cost = ot.dist(a, b)  # squared Euclidean
-    plan = ot.emd(wa, wb, cost, numItermax=max(100000, 50 * a.shape[0] * b.shape[0]))
+    top = float(cost.max())
+    # the network simplex compares costs with absolute tolerances: scale them to O(1), so the plan does not
+    # depend on the data's units (a plan is invariant under scaling the cost)
+    plan = ot.emd(wa, wb, cost / top if top > 0 else cost, numItermax=max(100000, 50 * a.shape[0] * b.shape[0]))
     i, j = np.nonzero(plan > 0)
     return i, j, plan[i, j]
 
