@@ -67,6 +67,10 @@ def add_arguments(p):
             kwargs.update(type=int, metavar="N", help=f"default {default}")
         elif isinstance(default, float) or f.name in _FLOAT_OR_NONE:
             kwargs.update(type=float, metavar="X", help=f"default {default}")
+        elif f.name in _AUTO_INT:
+            kwargs.update(type=_or_auto(int), metavar="N|auto", help=f"default {default!r}")
+        elif default == "auto":
+            kwargs.update(type=_or_auto(float), metavar="X|auto", help=f"default {default!r}")
         else:  # pragma: no cover - every field has one of the types above
             kwargs.update(help=f"default {default!r}")
         flags = [_flag(f.name)]
@@ -74,6 +78,17 @@ def add_arguments(p):
             flags.append(_flag(old_names[f.name]))
             kwargs.setdefault("action", _RenamedFlag)
         group.add_argument(*flags, **kwargs)
+
+
+_AUTO_INT = ("time_features",)
+
+
+def _or_auto(kind):
+    def parse(text: str):
+        return "auto" if text == "auto" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
 
 
 class _RenamedFlag(argparse.Action):

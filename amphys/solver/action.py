@@ -29,7 +29,7 @@ from amphys.solver.state import TrainState
 __all__ = ["ActionMatching", "HISTORY_KEYS", "seed_of", "plausible_action", "PlausibleLoss", "HOLDOUT_SAMPLES"]
 
 #: Held-out samples per snapshot used by the held-out transport distance.
-HOLDOUT_SAMPLES = 256
+HOLDOUT_SAMPLES = 512
 #: Held-out samples pushed further than this many data radii: the fit has run away.
 _RUNAWAY_RADIUS = 100.0
 #: A training loss below −(this) × the empirical action bound (median of the last 50 steps): the fit has run away.
@@ -70,6 +70,7 @@ class ActionMatching:
             torch.manual_seed(cfg.seed)
             model = ActionModel(self.dim, hidden=cfg.hidden, depth=cfg.depth, time_features=cfg.time_features,
                                 quadratic_head=cfg.quadratic_head, centre=cfg.centre, t_span=self.t_span,
+                                time_basis=cfg.time_basis,
                                 mean=torch.as_tensor(self.mean), std=torch.as_tensor(self.std))
         self.model = model.to(device=device, dtype=dtype)
         self.laplacian = None
@@ -88,8 +89,9 @@ class ActionMatching:
             n_int = max(2, share(n_int, ctx.rank, ctx.world_size))
             n_b = max(1, share(n_b, ctx.rank, ctx.world_size)) if n_b else 0
         self.source = self._source(times, xt, wt, n_interior=n_int, n_boundary=n_b, sampler=sampler)
-        self.action_bound = None
+        self.action_bound = self.h_y = None
         if self.holdout:
+            self._holdout_batch(times, xh, wh, n_boundary=n_b)
             self._holdout_samples(times, xh)
         if cfg.interpolant != "sampler" and cfg.loss != "unbalanced":  # finite data: the AM loss can run away
             self.action_bound = plausible_action((times - times[0]) / self.T, xt, self.mean, self.length,
@@ -117,8 +119,17 @@ class ActionMatching:
                             n_interior=n_interior, n_boundary=n_boundary, sampler=sampler,
                             to_norm=self._to_norm, t_phys=lambda tau: self.t_span[0] + self.T * tau)
 
+    def _holdout_batch(self, times, xh, wh, *, n_boundary):
+        """One fixed held-out batch (Gauss–Legendre nodes in t) and the probe stream it is scored with."""
+        nv = min(4096, min(len(xh[0]), len(xh[-1]))) if n_boundary else 0
+        source = self._source(times, xh, wh, n_interior=self.config.holdout_rows, n_boundary=nv, sampler=None,
+                              mode="quadrature", rule="gauss-legendre", n_nodes=32)
+        self.holdout_gen = torch.Generator().manual_seed(seed_of(self.config.seed, 99))
+        self.holdout_batch = source.draw(self.holdout_gen, None)
+        self.holdout_probe_state = self.holdout_gen.get_state()
+
     def _holdout_samples(self, times, xh):
-        """Held-out samples for :meth:`holdout_score` (at most :data:`HOLDOUT_SAMPLES` per snapshot, normalised),
+        """Held-out samples for :meth:`transport_distance` (at most :data:`HOLDOUT_SAMPLES` per snapshot, normalised),
         the score of not moving at all (its unit) and the data's radius (runaway check)."""
         rng = np.random.default_rng([self.config.seed, 0x7A])
         self.h_tau = torch.as_tensor((times - times[0]) / self.T, dtype=self.dtype, device=self.device)
@@ -146,12 +157,28 @@ class ActionMatching:
         return {"loss": value * self.scale, "loss_normalised": value, "kinetic": kinetic * self.scale}
 
     def holdout_score(self, module) -> float:
+        """Held-out AM loss (normalised units) of ``module`` on the fixed held-out batch, with the gauge s(t, x) −
+        s(t, x̄) and the same probes at every evaluation: an estimate of minus the action of the flow (its
+        plateau is −K*, in the data's units ℓ²/T times this). On finite samples the AM loss is unbounded below; a
+        held-out loss below −RUNAWAY_FACTOR × the empirical action bound (:func:`plausible_action`) raises
+        :class:`~amphys.solver.loop.Runaway` instead of being selected, so the criterion is bounded."""
+        self.holdout_gen.set_state(self.holdout_probe_state)
+        loss, _ = self.batch_loss(self.holdout_batch, module, create_graph=False, gen=self.holdout_gen,
+                                  centre=self.config.loss != "unbalanced")
+        value = float(loss.detach())
+        if self.action_bound and value < -RUNAWAY_FACTOR * self.action_bound:
+            raise Runaway(f"the held-out loss ({value * self.scale:.4g}) fell far below −"
+                          f"{self.action_bound * self.scale:.4g}, minus the action of moving between the snapshots "
+                          "along straight OT lines, which the least-action flow cannot beat by much: the network "
+                          "is fitting the finite samples (the AM loss is unbounded below on them)")
+        return value
+
+    def transport_distance(self, module) -> float:
         """Held-out transport distance of ``module``: the held-out samples of the first snapshot pushed by the
         model's flow (RK4) to every later snapshot time, energy distance to that snapshot's held-out samples,
         averaged over the times and divided by the same average for not moving at all (1 = no better than not
-        moving; ≈ 0 = within the noise of the held-out sets). Bounded below, unlike the AM loss on finite
-        samples, and in units a user can read. Raises :class:`~amphys.solver.loop.Runaway` when the pushed
-        samples leave the data by two orders of magnitude."""
+        moving; ≈ 0 = within the noise of the held-out sets). Raises :class:`~amphys.solver.loop.Runaway` when
+        the pushed samples leave the data by two orders of magnitude."""
         pushed = _rk4_positions(module, self.h_y[0], self.h_tau)
         for k, y in enumerate(pushed):
             far = float(torch.max(torch.linalg.norm(y, dim=1))) if torch.all(torch.isfinite(y)) else math.inf

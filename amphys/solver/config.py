@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amphys.errors import FileFormatError, InputError, describe, unknown_name
-from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, NumberOrAuto, check_fields, choices_of
+from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, OrAuto, check_fields, choices_of
 
 __all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL"]
 
@@ -39,9 +39,12 @@ CHECKS: dict = {
     "loss": Choice("auto", "am", "entropic", "unbalanced"),
     "time_integral": Choice("mc", "quadrature", "snapshots"),
     "interpolant": Choice("auto", "ot", "mixture", "nearest", "sampler"),
-    "smoothing": NumberOrAuto(0.0),
+    "smoothing": OrAuto(Number(0.0)),
+    "lr": OrAuto(TRAINING["lr"]),
+    "time_features": OrAuto(TRAINING["time_features"]),
     "min_coupling_snr": Number(0.0),
     "ensemble": Integer(1),
+    "time_basis": Integer(0),
     "quadrature_rule": Choice("auto", "gauss-legendre", "simpson", "trapezoid"),
     "weight_fn": Choice("none", "sine"),
     "laplacian": Choice("auto", "exact", "hutchinson"),
@@ -92,7 +95,8 @@ class FitConfig:
     Training
         steps : optimiser steps. batch_size : rows per step, interior and boundary batches together (the
         throughput benchmark compares an AM step with a regression step on this many rows).
-        lr : peak Adam learning rate. warmup : steps of linear warm-up. schedule : "cosine" (decay to
+        lr : peak Adam learning rate; "auto": 3e-3 on the "ot" path, 1e-3 otherwise (measured). warmup : steps
+        of linear warm-up. schedule : "cosine" (decay to
         ``lr * lr_final``) or "constant". grad_clip : clip the global gradient norm (0 = off).
         ema_decay : decay of the exponential moving average of the weights used for evaluation (0 = off).
         seed : seeds the initial weights and every random draw of training. device : "auto" (CUDA when
@@ -142,7 +146,9 @@ class FitConfig:
         boundary_fraction : share of ``batch_size`` used by the two boundary batches together.
     Network (docs/theory.md#normalisation-and-network)
         hidden : width; depth : hidden layers; time_features : Fourier features sin/cos(kπτ), k = 1..K, besides
-        τ; quadratic_head : s = ½‖y − h(τ, y)‖² with h the MLP (normalised units). derivatives : how ∂_t s and
+        τ ("auto": 2 on the "ot" path, 0 otherwise); time_basis : J > 0 puts the time dependence of s in J smooth
+        functions of t (:mod:`amphys.solver.sieve`), pooling the snapshots in time (0 = off); quadratic_head : s
+        = ½‖y − h(τ, y)‖² with h the MLP (normalised units). derivatives : how ∂_t s and
         ∇s are formed on the one batched forward: "fused" (explicit reverse pass with a fused SiLU derivative,
         fastest; falls back to "autograd" for the quadratic head and the entropic Laplacian), "autograd"
         (torch.autograd.grad with create_graph) or "func" (torch.func.vmap of grad).
@@ -150,7 +156,7 @@ class FitConfig:
 
     steps: int = 4000
     batch_size: int = 1024
-    lr: float = 1e-3
+    lr: Any = "auto"
     seed: int = 0
     device: str = "auto"
     loss: str = "auto"
@@ -176,11 +182,12 @@ class FitConfig:
     smoothing: Any = "auto"
     min_coupling_snr: float = 1.0
     ensemble: int = 1
+    time_basis: int = 0
     quadrature_rule: str = "auto"
     n_nodes: int = 16
     centre: bool = False
     boundary_fraction: float = 0.25
-    time_features: int = 0
+    time_features: Any = "auto"
     quadratic_head: bool = False
     derivatives: str = "fused"
     holdout_fraction: float = 0.1

@@ -13,13 +13,12 @@ its own fields and calls :func:`check_fields` from ``__post_init__``.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 from amphys._checks import check_bool, check_choice, check_float, check_int
-from amphys.errors import InputError, describe
+from amphys.errors import InputError
 
-__all__ = ["Integer", "Number", "NumberOrAuto", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
+__all__ = ["Integer", "Number", "OrAuto", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
 
 
 @dataclass(frozen=True)
@@ -73,19 +72,18 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class NumberOrAuto:
-    """The string "auto" or a finite number in [low, ∞) (``Number`` rules)."""
+class OrAuto:
+    """The string "auto" (resolved from the data when the fit starts) or a value ``check`` accepts."""
 
-    low: float = 0.0
+    check: object
 
     def __call__(self, value, name: str):
-        if isinstance(value, str):
-            if value == "auto":
-                return value
-            raise InputError(f"{name}: expected 'auto' or a number >= {self.low:g}, got {value!r}")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise InputError(f"{name}: expected 'auto' or a number >= {self.low:g}, got {describe(value)}")
-        return check_float(value, name, low=self.low)
+        if value == "auto" and isinstance(value, str):
+            return value
+        try:
+            return self.check(value, name)
+        except InputError as exc:
+            raise InputError(f"{exc} (or 'auto')") from None
 
 
 #: Fields of the training loop (optimiser, schedule, EMA, guard, network size, device), shared by every method.

@@ -111,6 +111,19 @@ def choose_interpolant(times, xs, config: FitConfig) -> tuple[FitConfig, str]:
     return cfg, "; ".join(notes)
 
 
+#: "auto" of ``lr`` and ``time_features`` per objective (measured: docs/benchmarks.md, snapshots): the regression
+#: on coupled paths is well conditioned and takes a larger step and two Fourier time features; the AM loss on
+#: the measure path or with a sampler keeps the settings measured for it.
+PATH_DEFAULTS = {"ot": {"lr": 3e-3, "time_features": 2}, "other": {"lr": 1e-3, "time_features": 0}}
+
+
+def resolve_defaults(config: FitConfig) -> FitConfig:
+    """Replace "auto" of ``lr`` and ``time_features`` by the measured default of the (resolved) interpolant."""
+    table = PATH_DEFAULTS["ot" if config.interpolant == "ot" else "other"]
+    changes = {k: v for k, v in table.items() if getattr(config, k) == "auto"}
+    return config.replace(**changes) if changes else config
+
+
 class Trainer:
     """One Action Matching fit: the objective (``method``), its training state (``state``) and the loop's
     settings. ``rank``/``context``: which data-parallel stream this process draws (:mod:`~amphys.solver.distributed`).
@@ -124,7 +137,7 @@ class Trainer:
         if cfg.interpolant in ("auto", "ot"):
             cfg, self.note = choose_interpolant(times, xs, cfg)
         device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
-        self.config = cfg = cfg.replace(device=device.type)  # the device used, not "auto"
+        self.config = cfg = resolve_defaults(cfg).replace(device=device.type)  # the device used, not "auto"
         if cfg.interpolant == "ot":
             self.method = PathMatching(times, xs, cfg, smoothing=cfg.smoothing, context=ctx, device=device,
                                        dtype=dtype)
@@ -146,7 +159,7 @@ class Trainer:
                                             unit=self.method.scale, label="held-out path loss")
             else:
                 self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
-                                            label="held-out transport distance (1 = not moving)")
+                                            unit=self.method.scale)
 
     def step(self) -> tuple[dict, str | None]:
         """One optimiser step (see :func:`amphys.solver.loop.optimiser_step`)."""
@@ -168,8 +181,16 @@ class Trainer:
         out = loop.run(self.state, method, self.settings, guard=self.guard, holdout=self.holdout,
                        context=self.context, checkpoint=saving, resume=resume, progress=progress, callback=callback)
         state = self.state
-        message = f"{self.note}; {out.message}" if self.note else out.message
-        return TrainOutput(model=self.ema_model(weights=out.weights), config=self.config, history=dict(state.history),
+        message = f"{out.message}; {self.note}" if self.note else out.message
+        model = self.ema_model(weights=out.weights)
+        if getattr(method, "h_y", None) is not None and out.status == FitStatus.CONVERGED:
+            try:  # the returned weights, pushed through the held-out snapshots: a distance a user can read
+                dist = method.transport_distance(self.ema_model(dtype=method.dtype, device=method.device,
+                                                                weights=out.weights))
+                message += f"; held-out transport distance {dist:.3g} (1 = not moving, 0 = the noise level)"
+            except loop.Runaway as exc:
+                out.status, message = FitStatus.RUNAWAY, f"{message}; then {exc}"
+        return TrainOutput(model=model, config=self.config, history=dict(state.history),
                            status=out.status, message=message, steps_done=state.step, wall_time=state.elapsed,
                            integral=method.describe(), meta={"length": method.length})
 
@@ -226,6 +247,7 @@ def _train_ensemble(times, xs, weights, config: FitConfig, *, sampler, checkpoin
     note = ""
     if cfg.interpolant in ("auto", "ot"):
         cfg, note = choose_interpolant(times, xs, cfg)
+    cfg = resolve_defaults(cfg)
     members, outs = [], []
     for m in range(cfg.ensemble):
         member_cfg = cfg.replace(seed=cfg.seed + m, ensemble=1)
