@@ -106,11 +106,12 @@ def velocity_fields(model, system, times, *, n_grid: int = 17, n_box: int = 2000
 
 def summary_table(report: xr.Dataset) -> str:
     """Plain-text table of the per-time metrics of a report, floors beside their metric."""
-    cols = [c for c in ("velocity_error_root", "velocity_spread_relative", "cosine", "mmd2", "mmd2_floor", "energy_distance",
-                        "energy_distance_floor", "sliced_w2", "sliced_w2_floor", "w2", "w2_floor",
+    cols = [c for c in ("velocity_error_root", "velocity_spread_relative", "cosine", "mmd2", "mmd2_floor",
+                        "energy_distance", "energy_distance_floor", "sliced_w2", "sliced_w2_floor", "w2", "w2_floor",
                         "continuity_residual", "continuity_residual_floor")
             if c in report.data_vars and report[c].dims == ("time",)]
-    short = {"velocity_error_root": "rel.v.err", "velocity_spread_relative": "est.err", "energy_distance": "energy", "energy_distance_floor": "floor",
+    short = {"velocity_error_root": "rel.v.err", "velocity_spread_relative": "est.err", "energy_distance": "energy",
+             "energy_distance_floor": "floor",
              "mmd2_floor": "floor", "w2_floor": "floor", "continuity_residual": "cont.res",
              "sliced_w2": "sliced.w2", "sliced_w2_floor": "floor", "continuity_residual_floor": "floor"}
     header = f"{'time':>8} " + " ".join(f"{short.get(c, c):>10}" for c in cols)
