@@ -158,21 +158,25 @@ def _add_residual(data: dict, snapshots, model, times, wanted, *, explicit: bool
 
 
 def _add_spread(data: dict, snapshots, model, times) -> None:
-    """Ensemble fits: the estimated field error from the data alone, per time (docs/theory.md#learning-from-snapshots):
-    ``velocity_spread`` = sqrt(E_q ‖spread‖²) in the data's units over the reference samples, and
-    ``velocity_spread_relative`` = that over sqrt(E_q ‖v‖²) of the model (comparable to velocity_error_root
-    when the fit is close)."""
+    """Ensemble fits: the estimated field error from the data alone at the evaluation times."""
     if getattr(getattr(model, "config", None), "ensemble", 1) <= 1 or not hasattr(model, "velocity_spread"):
         return
     pairs = snapshots if isinstance(snapshots, list) else [
         (float(t), x) for t, x, _ in split_snapshots(snapshots) if np.any(np.isclose(times, t, rtol=1e-12))]
+    data.update(spread_columns(model, pairs))
+
+
+def spread_columns(model, pairs) -> dict:
+    """Per (t, samples) pair (docs/theory.md#learning-from-snapshots): ``velocity_spread`` = sqrt(E_q ‖spread‖²)
+    in the data's units, the estimated size of ‖v − v*‖ from an ensemble's members, and
+    ``velocity_spread_relative`` = that over sqrt(E_q ‖v‖²) of the model (comparable to velocity_error_root)."""
     spread, rel = [], []
     for t, x in pairs:
         e2 = float(np.mean(model.velocity_spread(t, x) ** 2))
         v2 = float(np.mean(np.sum(call_velocity(model, t, x) ** 2, axis=1)))
         spread.append(np.sqrt(e2))
         rel.append(np.sqrt(e2 / v2) if v2 > 0 else np.inf)
-    data["velocity_spread"], data["velocity_spread_relative"] = spread, rel
+    return {"velocity_spread": np.array(spread), "velocity_spread_relative": np.array(rel)}
 
 
 def _report(data: dict, times, attrs: dict) -> xr.Dataset:
