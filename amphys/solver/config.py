@@ -130,7 +130,8 @@ class FitConfig:
         linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}, AM loss), "nearest" (the
         nearest snapshot), "sampler" (fresh samples from a ground-truth sampler passed to fit), or "auto":
         sampler when given; mixture for weighted data; else "ot" when the median coupling signal-to-noise ratio
-        of consecutive snapshots (:func:`amphys.solver.coupling.coupling_snr`) is at least ``min_coupling_snr``,
+        of snapshots a tenth of the window apart (:func:`amphys.solver.coupling.coupling_snr`) is at least
+        ``min_coupling_snr`` (0.5: measured, docs/benchmarks.md),
         and "mixture" otherwise (snapshots that barely move against their own sampling noise: couplings would be
         noise). (Formerly ``x_source``.)
         smoothing : λ of the spline in time of the "ot" paths (penalty on ∫f‴² in normalised time); "auto"
@@ -180,7 +181,7 @@ class FitConfig:
     n_probes: int = 1
     interpolant: str = "auto"
     smoothing: Any = "auto"
-    min_coupling_snr: float = 1.0
+    min_coupling_snr: float = 0.5
     ensemble: int = 1
     time_basis: int = 0
     quadrature_rule: str = "auto"

@@ -119,16 +119,17 @@ def _w2sq(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum(w * np.sum((a[i] - b[j]) ** 2, axis=1)))
 
 
-def coupling_snr(xs, *, n_max: int = 1000, seed=0) -> np.ndarray:
-    """Signal-to-noise ratio of the OT coupling of each pair of consecutive snapshots, shape (K,).
+def coupling_snr(xs, *, n_max: int = 1000, stride: int = 1, seed=0) -> np.ndarray:
+    """Signal-to-noise ratio of the OT coupling of snapshots ``stride`` apart, for each such pair (k, k + stride).
 
-    With m = min(n_max, n_k/2, n_{k+1}) samples of each: S² = W2²(x_k, x_{k+1}) between m samples of each, N² =
-    W2²(A, B) between two disjoint random halves of m samples of snapshot k, which is what independent samples of
-    one law are moved by; the ratio is sqrt(max(S² − N², 0)/N²). About 1 or less: the couplings are mostly noise.
+    With m = min(n_max, n_k/2, n_{k+stride}) samples of each: S² = W2²(x_k, x_{k+stride}) between m samples of
+    each, N² = W2²(A, B) between two disjoint random halves of m samples of snapshot k, which is what independent
+    samples of one law are moved by; the ratio is sqrt(max(S² − N², 0)/N²). About 1 or less: the couplings are
+    mostly noise.
     """
     rng = np.random.default_rng(seed)
     out = []
-    for a, b in zip(xs[:-1], xs[1:]):
+    for a, b in zip(xs[:-stride], xs[stride:]):
         m = int(min(n_max, a.shape[0] // 2, b.shape[0]))
         if m < 4:
             out.append(np.nan)

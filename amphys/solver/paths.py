@@ -29,7 +29,7 @@ import numpy as np
 __all__ = ["SplineWeights", "spline_weights", "loo_smoothing", "SMOOTHING_GRID"]
 
 #: Candidates of λ tried by :func:`loo_smoothing` (normalised time τ ∈ [0, 1]).
-SMOOTHING_GRID = (0.0, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
+SMOOTHING_GRID = (0.0, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 _GAUSS = np.polynomial.legendre.leggauss(4)
 
 
