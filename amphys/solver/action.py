@@ -60,6 +60,7 @@ class ActionMatching:
         self.context = context if context is not None else Context()
         self.device, self.dtype = device, dtype
         times = np.asarray(times, dtype=np.float64)
+        self.stride = knot_stride(cfg, len(times))
         self.dim, self.mean, std = moments(xs)
         self.std = np.where(std > 0, std, 1.0)
         self.t_span = (float(times[0]), float(times[-1]))
@@ -117,13 +118,18 @@ class ActionMatching:
         return TimeIntegral(data, mode=mode or cfg.time_integral, x_source=cfg.interpolant,
                             rule=rule or cfg.quadrature_rule, n_nodes=n_nodes or cfg.n_nodes,
                             n_interior=n_interior, n_boundary=n_boundary, sampler=sampler,
-                            to_norm=self._to_norm, t_phys=lambda tau: self.t_span[0] + self.T * tau)
+                            to_norm=self._to_norm, t_phys=lambda tau: self.t_span[0] + self.T * tau,
+                            stride=self.stride)
 
     def _holdout_batch(self, times, xh, wh, *, n_boundary):
         """One fixed held-out batch (Gauss–Legendre nodes in t) and the probe stream it is scored with."""
         nv = min(4096, min(len(xh[0]), len(xh[-1]))) if n_boundary else 0
-        source = self._source(times, xh, wh, n_interior=self.config.holdout_rows, n_boundary=nv, sampler=None,
-                              mode="quadrature", rule="gauss-legendre", n_nodes=32)
+        if self.stride > 1:  # the held-out loss on the same (strided) path as training: one fixed mc batch
+            source = self._source(times, xh, wh, n_interior=self.config.holdout_rows, n_boundary=nv, sampler=None,
+                                  mode="mc")
+        else:
+            source = self._source(times, xh, wh, n_interior=self.config.holdout_rows, n_boundary=nv, sampler=None,
+                                  mode="quadrature", rule="gauss-legendre", n_nodes=32)
         self.holdout_gen = torch.Generator().manual_seed(seed_of(self.config.seed, 99))
         self.holdout_batch = source.draw(self.holdout_gen, None)
         self.holdout_probe_state = self.holdout_gen.get_state()
@@ -159,13 +165,15 @@ class ActionMatching:
     def holdout_score(self, module) -> float:
         """Held-out AM loss (normalised units) of ``module`` on the fixed held-out batch, with the gauge s(t, x) −
         s(t, x̄) and the same probes at every evaluation: an estimate of minus the action of the flow (its
-        plateau is −K*, in the data's units ℓ²/T times this). On finite samples the AM loss is unbounded below; a
+        plateau is −K*, in the data's units ℓ²/T times this); its standard error (from the batch's row terms) is
+        left in ``holdout_error``. On finite samples the AM loss is unbounded below; a
         held-out loss below −RUNAWAY_FACTOR × the empirical action bound (:func:`plausible_action`) raises
         :class:`~amphys.solver.loop.Runaway` instead of being selected, so the criterion is bounded."""
         self.holdout_gen.set_state(self.holdout_probe_state)
-        loss, _ = self.batch_loss(self.holdout_batch, module, create_graph=False, gen=self.holdout_gen,
-                                  centre=self.config.loss != "unbalanced")
+        loss, parts = self.batch_loss(self.holdout_batch, module, create_graph=False, gen=self.holdout_gen,
+                                      centre=self.config.loss != "unbalanced")
         value = float(loss.detach())
+        self.holdout_error = float(parts["standard_error"])  # read by the loop's selection (ties within noise)
         if self.action_bound and value < -RUNAWAY_FACTOR * self.action_bound:
             raise Runaway(f"the held-out loss ({value * self.scale:.4g}) fell far below −"
                           f"{self.action_bound * self.scale:.4g}, minus the action of moving between the snapshots "
@@ -204,7 +212,8 @@ class ActionMatching:
         centre = model.is_centred if centre is None else centre
         n, n0, n1 = batch.tau.shape[0], batch.y0.shape[0], batch.y1.shape[0]
         opts = {"dtype": self.dtype, "device": self.device}
-        tau_b = torch.cat([torch.zeros(n0, **opts), torch.ones(n1, **opts)])
+        tau_b = torch.cat([torch.zeros(n0, **opts) if batch.tau0 is None else batch.tau0,
+                           torch.ones(n1, **opts) if batch.tau1 is None else batch.tau1])
         taus, ys = [batch.tau], [batch.y]
         r = 0
         if centre:  # references (τ, y = 0) at every distinct time, for s̃ = s(τ, y) − s(τ, 0)
@@ -246,6 +255,18 @@ class ActionMatching:
             kappa = self.length ** 2  # ∂_τ q = −∇_y·(q∇_y s) + ℓ² q s in normalised units
         weight = time_weight(cfg.weight_fn, ev.t)
         return action_loss(ev, sigma2=sigma2, kappa=kappa, weight=weight, parts=True)
+
+
+def knot_stride(cfg: FitConfig, n_times: int) -> int:
+    """The resolved ``knot_stride``: "auto" is round(0.1 × intervals) for the data's mixture/nearest paths drawn
+    by "mc" without a time weight (knots about a tenth of the window apart, or closer when the data are sparser),
+    1 otherwise; a number is used as given (at most the number of intervals)."""
+    eligible = cfg.interpolant in ("mixture", "nearest") and cfg.time_integral == "mc" and cfg.weight_fn == "none"
+    if not eligible:
+        return 1
+    if cfg.knot_stride == "auto":
+        return max(1, int(round(0.1 * (n_times - 1))))
+    return max(1, min(int(cfg.knot_stride), n_times - 1))
 
 
 def _take_rows(x, m: int, rng) -> np.ndarray:

@@ -45,6 +45,7 @@ CHECKS: dict = {
     "min_coupling_snr": Number(0.0),
     "ensemble": Integer(1),
     "time_basis": Integer(0),
+    "knot_stride": OrAuto(Integer(1)),
     "quadrature_rule": Choice("auto", "gauss-legendre", "simpson", "trapezoid"),
     "weight_fn": Choice("none", "sine"),
     "laplacian": Choice("auto", "exact", "hutchinson"),
@@ -137,6 +138,11 @@ class FitConfig:
         smoothing : λ of the spline in time of the "ot" paths (penalty on ∫f‴² in normalised time); "auto"
         chooses it by leave-one-snapshot-out from :data:`amphys.solver.paths.SMOOTHING_GRID`.
         min_coupling_snr : the threshold of ``interpolant="auto"``.
+        knot_stride : the mixture (and nearest) path's knots are every ``knot_stride`` snapshots, in that many
+        interleaved paths that together use every snapshot (1 = the plain mixture path through consecutive
+        snapshots, the behaviour before this option); "auto": about a tenth of the window apart (1 up to 14
+        snapshots), which stops the noise of finite differences of close snapshots from growing with their
+        number (docs/theory.md#learning-from-snapshots).
         ensemble : independent members trained on bootstrap resamples of every snapshot; the model's velocity is
         their mean and :meth:`amphys.FitResult.velocity_spread` estimates its error from their spread.
         quadrature_rule : "auto" (Gauss–Legendre for "quadrature", irregular Simpson for "snapshots"),
@@ -184,6 +190,7 @@ class FitConfig:
     min_coupling_snr: float = 0.5
     ensemble: int = 1
     time_basis: int = 0
+    knot_stride: Any = "auto"
     quadrature_rule: str = "auto"
     n_nodes: int = 16
     centre: bool = False

@@ -159,10 +159,11 @@ class Trainer:
         if self.method.holdout:
             if isinstance(self.method, PathMatching):
                 self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
-                                            unit=self.method.scale, label="held-out path loss")
+                                            unit=self.method.scale, label="held-out path loss",
+                                            error=lambda: self.method.holdout_error)
             else:
                 self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
-                                            unit=self.method.scale)
+                                            unit=self.method.scale, error=lambda: self.method.holdout_error)
 
     def step(self) -> tuple[dict, str | None]:
         """One optimiser step (see :func:`amphys.solver.loop.optimiser_step`)."""
