@@ -59,6 +59,7 @@ CHECKS: dict = {
     "holdout_every": Integer(1),
     "holdout_rows": Integer(16),
     "patience": Integer(0),
+    "holdout_ties": Number(0.0),
 }
 
 #: Valid values of the string-valued fields.
@@ -110,7 +111,9 @@ class FitConfig:
     Held-out model selection on finite data (not used with a sampler, whose samples are fresh)
         holdout_fraction : share of every snapshot held out (0 = off). holdout_every : steps between
         evaluations of the held-out loss of the EMA model (one fixed batch of ``holdout_rows`` interior
-        rows). The fit returns the EMA weights with the lowest held-out loss. patience : stop after this many
+        rows). The fit returns the EMA weights with the lowest held-out loss, or later weights whose held-out loss
+        is within ``holdout_ties`` standard errors of it (0: strictly the lowest, the behaviour before this
+        option). patience : stop after this many
         evaluations without improvement (0 = never stop early). (Formerly ``validation_fraction``,
         ``eval_every``, ``validation_rows``: still read, with a DeprecationWarning.)
     Loss (docs/theory.md#the-action-matching-loss)
@@ -202,6 +205,7 @@ class FitConfig:
     holdout_every: int = 100
     patience: int = 10
     holdout_rows: int = 4096
+    holdout_ties: float = 2.0
 
     def __post_init__(self):
         check_fields(self, CHECKS)

@@ -281,7 +281,7 @@ def _outcome(state, settings, holdout, status, message) -> Outcome:
     weights = state.ema
     if holdout is not None and state.best_ema and status != FitStatus.DIVERGED:  # (runaway: the best before it)
         weights = state.best_ema
-        if holdout.error is None:
+        if holdout.error is None or holdout.ties == 0:
             message += (f"; EMA weights of step {state.best_step} (lowest {holdout.label} "
                         f"{state.best_score * holdout.unit:.5g})")
         else:

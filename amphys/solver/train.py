@@ -160,10 +160,11 @@ class Trainer:
             if isinstance(self.method, PathMatching):
                 self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
                                             unit=self.method.scale, label="held-out path loss",
-                                            error=lambda: self.method.holdout_error)
+                                            error=lambda: self.method.holdout_error, ties=cfg.holdout_ties)
             else:
                 self.holdout = loop.Holdout(self.method.holdout_score, every=cfg.holdout_every, patience=cfg.patience,
-                                            unit=self.method.scale, error=lambda: self.method.holdout_error)
+                                            unit=self.method.scale, error=lambda: self.method.holdout_error,
+                                            ties=cfg.holdout_ties)
 
     def step(self) -> tuple[dict, str | None]:
         """One optimiser step (see :func:`amphys.solver.loop.optimiser_step`)."""
