@@ -61,6 +61,7 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         sc = get_scale(scale)
     if cases is not None:
         from amphys.bench.snapshots import CASES
+        from amphys.bench.snapshots_small import SMALL_CASES
         from amphys.errors import unknown_name
 
         if name != "snapshots":
@@ -68,8 +69,8 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
 
             raise InputError(f"--cases: only the snapshots benchmark has cases to select, got {name!r}")
         for c in cases:
-            if c not in CASES:
-                raise unknown_name("snapshots case", c, CASES)
+            if c not in CASES and c not in SMALL_CASES:
+                raise unknown_name("snapshots case", c, [*CASES, *SMALL_CASES])
     limit_threads(sc)
     folder = output or f"amphys-bench-{name}"
     command = command or f"amphys bench {name} --{scale}"

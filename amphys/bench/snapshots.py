@@ -171,18 +171,34 @@ def merge(datasets) -> xr.Dataset:
 
 
 def run_snapshots(scale, folder, *, seed: int = 0, command: str, cases=None) -> BenchOutput:
+    from amphys.bench.snapshots_small import SMALL_CASES, run_small
+
     plan = PLANS.get(scale.name, PLANS["quick"])
-    keys = list(CASES) if cases is None else list(cases)
+    keys = [*CASES, *SMALL_CASES] if cases is None else list(cases)
     start = time.perf_counter()
     info = machine()
-    records = []
+    records, small = [], []
     for key in keys:
-        records += run_case(key, plan, seed=seed)
+        if key in SMALL_CASES:
+            small += run_small(key, plan, seed=seed)
+        else:
+            records += run_case(key, plan, seed=seed)
     total = time.perf_counter() - start
     attrs = {"benchmark": "snapshots", "scale": scale.name, "machine": json.dumps(info, sort_keys=True),
              "command": command, "plan": json.dumps(dataclasses.asdict(plan), sort_keys=True), "wall_s": total}
-    ds = to_dataset(records, attrs)
+    ds = to_dataset(records, attrs) if records else xr.Dataset(attrs=attrs)
+    if small:
+        ds = ds.merge(small_dataset(small), combine_attrs="override")
     return BenchOutput("snapshots", ds, markdown(ds, scale, info, command), headline(ds))
+
+
+def small_dataset(records: list[dict]) -> xr.Dataset:
+    """The small-sample records over ``small_record``."""
+    data = {f"small_{k}": ("small_record", np.asarray([r[k] for r in records], dtype=np.float64))
+            for k in ("held_out", "w1", "w1_static", "outside_ratio", "train_s")}
+    for k in ("case", "row", "status"):
+        data[f"small_{k}"] = ("small_record", np.array([str(r[k]) for r in records], dtype=str))
+    return xr.Dataset(data)
 
 
 def _pick(ds, **sel):
@@ -195,6 +211,13 @@ def _pick(ds, **sel):
 def headline(ds: xr.Dataset) -> dict:
     plan = json.loads(ds.attrs["plan"])
     out = {"benchmark": "snapshots", "scale": ds.attrs["scale"], "wall_s": round(float(ds.attrs["wall_s"]), 1)}
+    if "small_w1" in ds:
+        for c, r in sorted(set(zip(ds["small_case"].values.tolist(), ds["small_row"].values.tolist()))):
+            sel = (ds["small_case"].values == c) & (ds["small_row"].values == r)
+            out[f"{c}_{r}_w1_over_static"] = round(float(np.mean(ds["small_w1"].values[sel]
+                                                                  / ds["small_w1_static"].values[sel])), 4)
+    if "record" not in ds.dims:
+        return out
     for i in _pick(ds, K=plan["n_times"], N=plan["n"], seed=int(ds["seed"].values.min())):
         key = f"{ds['case'].values[i]}_{ds['row'].values[i].replace(' ', '_')}"
         out[f"{key}_verr"] = round(float(ds["verr"].values[i]), 5)
@@ -207,6 +230,9 @@ def headline(ds: xr.Dataset) -> dict:
 def markdown(ds: xr.Dataset, scale, info, command) -> str:
     plan = json.loads(ds.attrs["plan"])
     net = plan["net"]
+    if "record" not in ds.dims:
+        title = f"### snapshots — small samples (--{scale.name})"
+        return "\n".join([title, "", header("snapshots", scale, info, command), "", small_markdown(ds)])
     k0, n0 = plan["n_times"], plan["n"]
     s0 = int(ds["seed"].values.min())
     cases = list(dict.fromkeys(ds["case"].values.tolist()))
@@ -254,5 +280,29 @@ def markdown(ds: xr.Dataset, scale, info, command) -> str:
     if calib:
         lines += ["", "Error bar calibration (ensemble of 4, K = 11, N = 2000): estimated / true q-weighted mean "
                   "squared error, " + "; ".join(f"{CASES[c][0]} {v:.2f}" for c, v in calib) + "."]
+    if "small_w1" in ds:
+        lines += ["", small_markdown(ds)]
     lines += ["", f"Wall time: {float(ds.attrs['wall_s']):.0f} s."]
+    return "\n".join(lines)
+
+
+def small_markdown(ds: xr.Dataset) -> str:
+    """Leave-one-time-out W1 per held-out time and row, not moving, and the speed ratio outside/inside."""
+    from amphys.bench.snapshots_small import SMALL_CASES
+
+    rows = list(dict.fromkeys(ds["small_row"].values.tolist()))
+    lines = ["Small samples (5 snapshots of 63–301 samples, 5-D; leave one interior time out, push the previous "
+             "snapshot there; exact W1; in brackets the largest speed on a sphere of 3 data radii over the largest "
+             "on the data):", "",
+             "| case | held-out t | not moving | " + " | ".join(rows) + " |", "|" + "---|" * (3 + len(rows))]
+    for c in dict.fromkeys(ds["small_case"].values.tolist()):
+        for t in sorted(set(ds["small_held_out"].values[ds["small_case"].values == c].tolist())):
+            sel = (ds["small_case"].values == c) & (ds["small_held_out"].values == t)
+            static = fmt(ds["small_w1_static"].values[sel][0])
+            cells = []
+            for r in rows:
+                i = np.flatnonzero(sel & (ds["small_row"].values == r))
+                cells.append("—" if i.size == 0 else f"{fmt(ds['small_w1'].values[i[0]])} "
+                             f"({fmt(ds['small_outside_ratio'].values[i[0]], 2)})")
+            lines.append(f"| {SMALL_CASES[c][0]} | {t:.2f} | {static} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
