@@ -96,18 +96,16 @@ def spline_weights(knots, lam: float, *, grid=None, n_grid: int = 1025) -> Splin
 
 def _energy_distance(a: np.ndarray, b: np.ndarray, max_n: int = 1500, rng=None) -> float:
     """Energy distance 2E|X−Y| − E|X−X′| − E|Y−Y′| (V-statistics on at most ``max_n`` samples of each)."""
+    from scipy.spatial.distance import cdist
+
     rng = np.random.default_rng(rng)
     a = a[rng.choice(a.shape[0], min(max_n, a.shape[0]), replace=False)]
     b = b[rng.choice(b.shape[0], min(max_n, b.shape[0]), replace=False)]
-
-    def mean_dist(u, v):
-        return float(np.mean(np.sqrt(np.maximum(((u[:, None, :] - v[None, :, :]) ** 2).sum(-1), 0.0))))
-
-    return 2 * mean_dist(a, b) - mean_dist(a, a) - mean_dist(b, b)
+    return float(2 * cdist(a, b).mean() - cdist(a, a).mean() - cdist(b, b).mean())
 
 
-def loo_smoothing(tau: np.ndarray, xs, *, candidates=SMOOTHING_GRID, max_held: int = 6, window: int = 6,
-                  n_max: int = 600, seed: int = 0):
+def loo_smoothing(tau: np.ndarray, xs, *, candidates=SMOOTHING_GRID, max_held: int = 6, window: int = 5,
+                  n_max: int = 400, seed: int = 0):
     """Choose λ by leave-one-snapshot-out (module docstring): returns (λ, mean score per candidate, held-out
     indices). Needs at least 4 snapshots (else returns λ = 0 and no scores).
 

@@ -97,7 +97,7 @@ def choose_interpolant(times, xs, config: FitConfig) -> tuple[FitConfig, str]:
         else:
             # over a tenth of the window, whatever the number of snapshots: the decision does not flip with K
             stride = max(1, int(round(0.1 * (len(xs) - 1))))
-            snr = float(np.nanmedian(coupling_snr(xs[::stride], seed=cfg.seed)))
+            snr = float(np.nanmedian(coupling_snr(xs[::stride], n_max=500, seed=cfg.seed)))
             pick = "ot" if snr >= cfg.min_coupling_snr else "mixture"
             cfg = cfg.replace(interpolant=pick)
             notes.append(f"interpolant {pick!r} chosen: median coupling signal-to-noise {snr:.3g} "
