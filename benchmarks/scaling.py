@@ -1,4 +1,4 @@
-"""Data-parallel training: time per step with 1 and 2 processes, and agreement of the loss curves (SPEC §11).
+"""Data-parallel training: time per step with 1 and 2 processes, and agreement of the loss curves (docs/scaling.md).
 
     python benchmarks/scaling.py [--steps 300] [--hidden 256] [--depth 4] [--batch-size 1024] [--replicas 3]
 

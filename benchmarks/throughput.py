@@ -1,4 +1,4 @@
-"""Throughput of an Action Matching training step against a plain regression step (SPEC §9).
+"""Throughput of an Action Matching training step against a plain regression step (docs/benchmarks.md).
 
     python benchmarks/throughput.py [--hidden 256] [--depth 4] [--batch-size 1024] [--repeat 40]
                                     [--threads 1] [--device auto] [--json]

@@ -6,7 +6,8 @@ import numpy as np
 
 
 def continuity_residual(log_density, velocity, t, x, h_t=1e-5, h_x=1e-5):
-    """Strong continuity residual r = ∂_t log q + ∇·v + v·∇log q at points ``x`` (PHYSICS.md §4.1).
+    """Strong continuity residual r = ∂_t log q + ∇·v + v·∇log q at points ``x``
+    (docs/theory.md#verification-identities, item 1).
 
     Central differences in float64 (truncation ~h², round-off ~eps/h). Returns ``(r, scale)`` where ``scale`` is
     |∂_t log q| + |∇·v| + |v·∇log q|, so that ``|r| / scale`` is a relative residual.

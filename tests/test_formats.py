@@ -1,4 +1,5 @@
-"""Import of measured data (SPEC §4.2): every format, the guessing rules, and every malformed-input case.
+"""Import of measured data (docs/guide-measured-data.md): every format, the guessing rules, and every malformed-input
+case.
 
 Each malformed case checks that the error names the file, the column (or array) and, where useful, the line,
 and that it states a fix.

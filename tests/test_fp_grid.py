@@ -18,7 +18,7 @@ D, X0, S0 = 0.5, 1.0, 0.3
 
 
 def ou_exact(t, x):
-    """dX = −X dt + √(2D) dW from N(X0, S0²): density, mean, variance (PHYSICS.md §2, A = 1)."""
+    """dX = −X dt + √(2D) dW from N(X0, S0²): density, mean, variance (docs/theory.md#fokker-planck, A = 1)."""
     mu = X0 * np.exp(-t)
     var = np.exp(-2 * t) * S0**2 + D * (1 - np.exp(-2 * t))
     return np.exp(-0.5 * (x - mu) ** 2 / var) / np.sqrt(2 * np.pi * var), mu, var

@@ -1,4 +1,5 @@
-"""Split-step Fourier Schrödinger system (amphys/systems/schrodinger_grid.py) against closed forms (PHYSICS.md §3)."""
+"""Split-step Fourier Schrödinger system (amphys/systems/schrodinger_grid.py) against closed forms
+(docs/theory.md#schrodinger)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from amphys.systems.grid import UnresolvedWarning
 from amphys.systems.schrodinger_grid import SchrodingerGrid
 
 
-# -- closed forms (PHYSICS.md §3, items 1 and 2), ħ = m = 1 ----------------------------------------------------
+# -- closed forms (docs/theory.md#schrodinger), ħ = m = 1 --------------------------------------------------------------
 def squeezed(t, x, X0, P0, s0, omega=1.0):
     """Density and velocity of the Gaussian state ψ₀ = N(X0, s0²) e^{iP0x} in V = ½ω²x² (1D)."""
     xc = X0 * np.cos(omega * t) + P0 / omega * np.sin(omega * t)

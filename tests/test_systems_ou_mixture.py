@@ -1,4 +1,5 @@
-"""Gaussian mixture under symmetric, isotropic OU (SPEC §3.3, §6; PHYSICS §2, §4)."""
+"""Gaussian mixture under symmetric, isotropic OU (docs/theory.md#fokker-planck,
+docs/theory.md#verification-identities)."""
 
 import json
 
