@@ -329,19 +329,6 @@ def test_registry_roundtrip():
     assert Hydrogen().t_span == (0.0, PERIOD)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(bohr_radius=0.0), "bohr_radius"),
-    (dict(bohr_radius=-1.0), "bohr_radius"),
-    (dict(bohr_radius=np.inf), "bohr_radius"),
-    (dict(relative_phase=np.nan), "relative_phase"),
-    (dict(relative_phase="pi"), "relative_phase"),
-    (dict(t_span=(2.0, 1.0)), "t_span"),
-])
-def test_bad_input(kwargs, match):
-    with pytest.raises(InputError, match=match):
-        Hydrogen(**kwargs)
-
-
 def test_bad_input_names_and_shapes():
     with pytest.raises(UnknownNameError, match="known: 1s\\+2pz, paper"):
         Hydrogen(state="3d")

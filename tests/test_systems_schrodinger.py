@@ -326,31 +326,6 @@ def test_defaults_and_registry_roundtrip():
     assert systems.get("harmonic", t_span=(1, 2)).t_span == (1.0, 2.0)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(state="thermal"), "known: coherent, squeezed, superposition, vortex"),
-    (dict(state="vortex", dim=3), "pass dim=2"),
-    (dict(state="vortex"), "pass dim=2"),
-    (dict(dim=4), "1, 2 or 3"),
-    (dict(dim=True), "1, 2 or 3"),
-    (dict(state="squeezed", squeeze=0.0), "squeeze"),
-    (dict(state="squeezed", squeeze=-1.0), "squeeze"),
-    (dict(state="coherent", squeeze=0.5), "only of 'squeezed'"),
-    (dict(state="superposition", x0=1.0), "x0: not a parameter of state 'superposition'"),
-    (dict(state="vortex", dim=2, coefficients=[1, 1]), "coefficients"),
-    (dict(state="superposition", coefficients=[0, 0]), "not all zero"),
-    (dict(state="superposition", coefficients=[1, 1j]), "real"),
-    (dict(state="superposition", coefficients=[[1, 1]]), "1-D"),
-    (dict(state="superposition", coefficients=np.ones(30)), "at most"),
-    (dict(omega=0.0), "omega"),
-    (dict(mass=-1.0), "mass"),
-    (dict(dim=2, x0=[1, 2, 3]), "x0"),
-    (dict(t_span=(1.0, 0.0)), "t_span"),
-])
-def test_oscillator_bad_input(kwargs, match):
-    with pytest.raises(InputError, match=match):
-        HarmonicOscillator(**kwargs)
-
-
 def test_bad_input_misc():
     with pytest.raises(UnknownNameError, match="did you mean 'squeezed'"):
         systems.get("harmonic", state="squeeze")
