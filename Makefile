@@ -29,7 +29,7 @@ torchcfm: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "torchcfm==1.0.7"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check amphys tests benchmarks
+	$(VENV)/bin/ruff check amphys tests benchmarks docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
