@@ -173,8 +173,8 @@ def test_unequal_snapshot_sizes_fit_on_the_ot_path():
 
 
 @pytest.mark.parametrize("options, match", [
-    ({"smoothing": -1.0}, "FitConfig.smoothing: expected a number >= 0"),
-    ({"smoothing": "lots"}, "FitConfig.smoothing: expected 'auto' or a number >= 0"),
+    ({"smoothing": -1.0}, "FitConfig.smoothing: expected 'auto' or a number >= 0, got -1"),
+    ({"smoothing": "lots"}, "FitConfig.smoothing: expected 'auto' or a finite number, got 'lots'"),
     ({"ensemble": 0}, "FitConfig.ensemble: expected an integer >= 1"),
     ({"min_coupling_snr": -2.0}, "FitConfig.min_coupling_snr"),
 ])
@@ -228,3 +228,19 @@ def test_a_runaway_am_fit_stops_with_status_runaway_and_says_why():
                        holdout_fraction=0.0, warmup=0, ema_decay=0.0, grad_clip=0.0, progress=False)
     assert model.status == FitStatus.RUNAWAY, model.message
     assert "far below" in model.message and "stopped at step" in model.message
+
+
+@pytest.mark.parametrize("shift, path", [(1.0, "mixture"), (4.0, "ot")])
+def test_path_choice_does_not_depend_on_the_number_of_snapshots(shift, path):
+    """A unit Gaussian translated by ``shift`` over the window: the coupling signal-to-noise ratio over a tenth of
+    the window is ~0.3 (shift 1) and ~1.5 (shift 4) against the threshold 0.5. With 3 or 6 snapshots consecutive
+    ones are further apart than a tenth; their ratio (1.6 for shift 1 at K = 3) is scaled back, so the choice is
+    the same for every K."""
+    from amphys.solver.train import choose_interpolant
+
+    rng = np.random.default_rng(0)
+    for k in (3, 6, 11, 21):
+        t = np.linspace(0.0, 1.0, k)
+        xs = [rng.standard_normal((2000, 2)) + [shift * s, 0.0] for s in t]
+        cfg, note = choose_interpolant(t, xs, amphys.FitConfig())
+        assert cfg.interpolant == path, (k, note)

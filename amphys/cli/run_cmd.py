@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 NAME = "run"
@@ -38,7 +37,8 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--exact-between", action="store_true",
                    help="also draw exact samples between snapshots (the reference; default: snapshots only)")
-    p.add_argument("--data-only", action="store_true", help=argparse.SUPPRESS)  # the former flag: now the default
+    p.add_argument("--data-only", action="store_true",
+                   help="accepted for compatibility: fitting from the snapshots alone is now the default")
     p.add_argument("--ensemble", type=int, default=None, metavar="M",
                    help="train M members on resampled snapshots: an error bar from the data (M times the cost)")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")

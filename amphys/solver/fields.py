@@ -83,7 +83,9 @@ class OrAuto:
         try:
             return self.check(value, name)
         except InputError as exc:
-            raise InputError(f"{exc} (or 'auto')") from None
+            text = str(exc)
+            text = text.replace("expected ", "expected 'auto' or ", 1) if "expected " in text else f"{text} (or 'auto')"
+            raise InputError(text) from None
 
 
 #: Fields of the training loop (optimiser, schedule, EMA, guard, network size, device), shared by every method.

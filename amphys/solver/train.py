@@ -80,7 +80,7 @@ def choose_interpolant(times, xs, config: FitConfig) -> tuple[FitConfig, str]:
     returns the resolved config and a note for the fit's message.
 
     "ot" when the median coupling signal-to-noise ratio (:func:`coupling_snr`) of snapshots a tenth of the
-    window apart reaches ``min_coupling_snr``, else "mixture"; data read lazily (rows on disk) stays on the
+    window apart (scaled to that distance when consecutive snapshots are further apart) reaches ``min_coupling_snr``, else "mixture"; data read lazily (rows on disk) stays on the
     mixture path, which reads rows on demand. The spline's λ of "ot" paths is chosen by leave-one-snapshot-out
     (:func:`loo_smoothing`).
     """
@@ -95,9 +95,14 @@ def choose_interpolant(times, xs, config: FitConfig) -> tuple[FitConfig, str]:
             cfg = cfg.replace(interpolant="mixture")
             notes.append("interpolant 'mixture' (data read on demand)")
         else:
-            # over a tenth of the window, whatever the number of snapshots: the decision does not flip with K
+            # over a tenth of the window, whatever the number of snapshots: the decision does not flip with K.
+            # With fewer than 11 snapshots consecutive ones are further apart; the ratio grows like the distance
+            # between them (the signal W2 is proportional to it, the noise is not), so it is scaled back to a tenth
             stride = max(1, int(round(0.1 * (len(xs) - 1))))
-            snr = float(np.nanmedian(coupling_snr(xs[::stride], n_max=500, seed=cfg.seed)))
+            ratios = coupling_snr(xs[::stride], n_max=500, seed=cfg.seed)
+            picked = times[::stride]
+            spans = np.diff(picked) / (0.1 * (times[-1] - times[0]))
+            snr = float(np.nanmedian(ratios / np.maximum(spans[:ratios.size], 1.0)))
             pick = "ot" if snr >= cfg.min_coupling_snr else "mixture"
             cfg = cfg.replace(interpolant=pick)
             notes.append(f"interpolant {pick!r} chosen: median coupling signal-to-noise {snr:.3g} "
