@@ -156,6 +156,9 @@ def plot_metrics(report, path, *, title=None) -> Path:
     t = report["time"].values
     for ax, (var, floor, label) in zip(axes, panels):
         ax.plot(t, report[var].values, "o-", color=LEARNED, ms=3, lw=1.2, label="model")
+        if var == "velocity_error_root" and "velocity_spread_relative" in report.data_vars:
+            ax.plot(t, report["velocity_spread_relative"].values, ":", color=LEARNED, lw=1.2,
+                    label="error estimated from the data (ensemble spread)")
         if floor and floor in report.data_vars:
             ax.plot(t, report[floor].values, "--", color="0.4", lw=1, label="noise floor")
         ax.set_title(label)

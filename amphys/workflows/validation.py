@@ -147,7 +147,8 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     (``mmd2``, ``energy_distance``, ``sliced_w2`` and their ``_floor``, ``n_compared``, ``fit_seconds``; NaN at
     the first and last time), ``permutation_statistic`` (energy distance of the pushed vs all held-out samples),
     ``permutation_noise`` (its 95% null level), ``noise_ratio``, ``permutation_pvalue``,
-    ``energy_distance_no_motion``, ``continuity_residual`` and ``continuity_residual_floor``; attrs ``verdict``
+    ``energy_distance_no_motion``, ``continuity_residual`` and ``continuity_residual_floor``, and for an ensemble
+    model (``ensemble=M``) ``velocity_spread`` and ``velocity_spread_relative`` (its estimated error); attrs ``verdict``
     (plain language), ``verdict_level``, ``verdict_held_out``, ``verdict_residual`` and ``fit_config``.
     """
     from amphys.workflows.fitting import fit
@@ -164,6 +165,10 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     data["continuity_residual"] = np.interp(times, resid["time"].values, resid["continuity_residual"].values)
     data["continuity_residual_floor"] = np.interp(times, resid["time"].values,
                                                   resid["continuity_residual_floor"].values)
+    if getattr(getattr(model, "config", None), "ensemble", 1) > 1:  # the error bar from the data: ensemble spread per snapshot
+        from amphys.workflows.evaluation import spread_columns
+
+        data.update(spread_columns(model, [(t, x) for t, x, _ in parts]))
     units_t = str(ds.attrs.get("units_t", "1"))
     verdicts = _verdicts(times, data, units_t)
     report = xr.Dataset({k: ("time", v) for k, v in data.items()}, coords={"time": times}, attrs={
