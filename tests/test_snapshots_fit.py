@@ -94,6 +94,18 @@ def test_leave_one_snapshot_out_prefers_little_smoothing_for_a_fast_smooth_path(
     assert scores[-1] > scores.min()
 
 
+def test_leave_one_snapshot_out_sees_the_whole_window_with_many_snapshots():
+    """With 21 snapshots a held-out path limited to 5 neighbours each side spans a quarter of the window, where a
+    quadratic follows the rotation: such a window chose λ = 1e-2 (a quadratic over the whole window, field error
+    0.57). The default uses every snapshot and keeps the light smoothing a rotation needs."""
+    system = amphys.systems.get("ou", **OU_ROT)
+    times = np.linspace(0, 2, 21)
+    xs = [system.sample(float(t), 400, np.random.default_rng(i)) for i, t in enumerate(times)]
+    lam, scores, _ = loo_smoothing(times / 2.0, xs, n_max=300, max_held=4, seed=0)
+    assert lam <= 1e-5, (lam, scores)
+    assert scores[-1] > 2 * scores.min()
+
+
 # -- fits ------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rot_fits():

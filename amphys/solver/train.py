@@ -80,9 +80,9 @@ def choose_interpolant(times, xs, config: FitConfig) -> tuple[FitConfig, str]:
     returns the resolved config and a note for the fit's message.
 
     "ot" when the median coupling signal-to-noise ratio (:func:`coupling_snr`) of snapshots a tenth of the
-    window apart (scaled to that distance when consecutive snapshots are further apart) reaches ``min_coupling_snr``, else "mixture"; data read lazily (rows on disk) stays on the
-    mixture path, which reads rows on demand. The spline's λ of "ot" paths is chosen by leave-one-snapshot-out
-    (:func:`loo_smoothing`).
+    window apart (scaled to that distance when consecutive snapshots are further apart) reaches
+    ``min_coupling_snr``, else "mixture"; data read lazily (rows on disk) stays on the mixture path, which reads
+    rows on demand. The spline's λ of "ot" paths is chosen by leave-one-snapshot-out (:func:`loo_smoothing`).
     """
     from amphys.solver.coupling import coupling_snr
     from amphys.solver.paths import loo_smoothing

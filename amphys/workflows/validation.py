@@ -165,7 +165,8 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     data["continuity_residual"] = np.interp(times, resid["time"].values, resid["continuity_residual"].values)
     data["continuity_residual_floor"] = np.interp(times, resid["time"].values,
                                                   resid["continuity_residual_floor"].values)
-    if getattr(getattr(model, "config", None), "ensemble", 1) > 1:  # the error bar from the data: ensemble spread per snapshot
+    # the error bar from the data: the ensemble's spread per snapshot
+    if getattr(getattr(model, "config", None), "ensemble", 1) > 1:
         from amphys.workflows.evaluation import spread_columns
 
         data.update(spread_columns(model, [(t, x) for t, x, _ in parts]))
