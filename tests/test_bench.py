@@ -62,3 +62,27 @@ def test_tiny_barenblatt_end_to_end(tmp_path, capsys):
     assert "Command: `amphys bench barenblatt --tiny`" in md and "date:" in md and "UTC" in md
     assert "Cut in --tiny" in md and "d=3, m=3" in md and "oracle" in md and "*floor" in md
     assert json.loads((tmp_path / "barenblatt.json").read_text()) == head
+
+
+def test_snapshots_benchmark_runs_selected_rows_and_numbers_of_snapshots(tmp_path):
+    """The snapshots benchmark end to end at the tiny scale (seconds, meaningless numbers): the selected rows at the
+    selected K, every record scored, the markdown's K table and the files written."""
+    from amphys import bench
+
+    out = bench.run("snapshots", "tiny", tmp_path / "s", cases=["rot"], ks=[3, 4], rows=["default", "mixture"])
+    ds = out.dataset
+    assert sorted(zip(ds["row"].values.tolist(), ds["K"].values.tolist())) == [
+        ("default", 3), ("default", 4), ("mixture", 3), ("mixture", 4)]
+    assert np.all(np.isfinite(ds["verr"].values)) and np.all(ds["verr"].values > 0)
+    assert "| rotating OU (OU-G) | default |" in out.markdown
+    assert (tmp_path / "s" / "snapshots.md").exists()
+
+
+@pytest.mark.parametrize("kw, match", [({"rows": ["defualt"]}, "snapshots row.*'defualt'"),
+                                       ({"ks": [2]}, "ks: expected numbers of snapshots >= 3, got \\[2\\]")])
+def test_snapshots_benchmark_refuses_unknown_rows_and_too_few_snapshots(tmp_path, kw, match):
+    from amphys import bench
+    from amphys.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        bench.run("snapshots", "tiny", tmp_path, cases=["rot"], **kw)

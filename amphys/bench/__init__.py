@@ -43,9 +43,11 @@ def check_name(name: str) -> str:
     return name
 
 
-def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None, cases=None):
+def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None, cases=None,
+        ks=None, rows=None):
     """Run benchmark ``name`` at ``scale`` ("tiny" for tests, "quick", "full"); write its files into ``output``
-    (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`."""
+    (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`. ``cases``, ``ks``
+    and ``rows`` (snapshots only) select cases, numbers of snapshots and rows of the plan."""
     from amphys.bench._common import get_scale, limit_threads, write_outputs
 
     check_name(name)
@@ -71,6 +73,10 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         for c in cases:
             if c not in CASES and c not in SMALL_CASES:
                 raise unknown_name("snapshots case", c, [*CASES, *SMALL_CASES])
+    if (ks is not None or rows is not None) and name != "snapshots":
+        from amphys.errors import InputError
+
+        raise InputError(f"--ks/--rows: only the snapshots benchmark has them, got {name!r}")
     limit_threads(sc)
     folder = output or f"amphys-bench-{name}"
     command = command or f"amphys bench {name} --{scale}"
@@ -85,7 +91,7 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
     elif name == "snapshots":
         from amphys.bench.snapshots import run_snapshots
 
-        out = run_snapshots(sc, folder, seed=seed, command=command, cases=cases)
+        out = run_snapshots(sc, folder, seed=seed, command=command, cases=cases, ks=ks, rows=rows)
     else:
         from amphys.bench._runner import run_physics
 

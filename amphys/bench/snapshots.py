@@ -170,10 +170,25 @@ def merge(datasets) -> xr.Dataset:
     return xr.concat(list(datasets), dim="record", data_vars="all", combine_attrs="drop_conflicts")
 
 
-def run_snapshots(scale, folder, *, seed: int = 0, command: str, cases=None) -> BenchOutput:
+ROWS = ("default", "mixture", "exact", "cfm", "torchcfm", "ensemble", *PARAMETRIC)
+
+
+def run_snapshots(scale, folder, *, seed: int = 0, command: str, cases=None, ks=None, rows=None) -> BenchOutput:
+    """Every case of the scale's plan; ``ks`` and/or ``rows`` replace the plan by those rows at those numbers of
+    snapshots (N, seed and network of the plan; no sweeps): one part of a long run, merged with :func:`merge`."""
     from amphys.bench.snapshots_small import SMALL_CASES, run_small
+    from amphys.errors import InputError, unknown_name
 
     plan = PLANS.get(scale.name, PLANS["quick"])
+    for r in rows or ():
+        if r not in ROWS:
+            raise unknown_name("snapshots row", r, ROWS)
+    if ks is not None and any(int(k) < 3 for k in ks):
+        raise InputError(f"ks: expected numbers of snapshots >= 3, got {list(ks)}")
+    parts = [plan] if ks is None and rows is None else [
+        dataclasses.replace(plan, n_times=int(k), ks=(), ns=(), seeds=(seed,),
+                            main_rows=tuple(rows) if rows else plan.main_rows)
+        for k in (ks if ks is not None else (plan.n_times,))]
     keys = [*CASES, *SMALL_CASES] if cases is None else list(cases)
     start = time.perf_counter()
     info = machine()
@@ -182,7 +197,8 @@ def run_snapshots(scale, folder, *, seed: int = 0, command: str, cases=None) -> 
         if key in SMALL_CASES:
             small += run_small(key, plan, seed=seed)
         else:
-            records += run_case(key, plan, seed=seed)
+            for part in parts:
+                records += run_case(key, part, seed=seed)
     total = time.perf_counter() - start
     attrs = {"benchmark": "snapshots", "scale": scale.name, "machine": json.dumps(info, sort_keys=True),
              "command": command, "plan": json.dumps(dataclasses.asdict(plan), sort_keys=True), "wall_s": total}

@@ -36,6 +36,11 @@ def add_arguments(p):
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the fits and the evaluation")
     p.add_argument("--cases", default=None, metavar="A,B",
                    help="snapshots only: run these cases (comma-separated keys), e.g. rot,sym")
+    p.add_argument("--ks", default=None, metavar="K,K",
+                   help="snapshots only: these numbers of snapshots instead of the plan's (no sweeps), e.g. 11,21")
+    p.add_argument("--rows", default=None, metavar="A,B",
+                   help="snapshots only: these rows (default, mixture, exact, cfm, torchcfm, ensemble, "
+                        "gaussian path, OU family, self-similar)")
 
 
 def run(args) -> int:
@@ -46,9 +51,19 @@ def run(args) -> int:
     from amphys import bench
 
     bench.check_name(args.name)
-    cases = None if args.cases is None else [c.strip() for c in args.cases.split(",") if c.strip()]
-    extra = f" --cases {args.cases}" if cases else ""
-    out = bench.run(args.name, args.scale, args.output, seed=args.seed, cases=cases,
+    def split(text):
+        return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+    cases, rows = split(args.cases), split(args.rows)
+    try:
+        ks = None if args.ks is None else [int(k) for k in split(args.ks)]
+    except ValueError:
+        from amphys.errors import InputError
+
+        raise InputError(f"--ks: expected comma-separated integers, got {args.ks!r}") from None
+    extra = "".join(f" --{flag} {text}" for flag, text in (("cases", args.cases), ("ks", args.ks),
+                                                            ("rows", args.rows)) if text)
+    out = bench.run(args.name, args.scale, args.output, seed=args.seed, cases=cases, ks=ks, rows=rows,
                     command=f"amphys bench {args.name} --{args.scale}{extra}")
     print(out.markdown)
     print()
