@@ -158,15 +158,15 @@ class ContinuityResult:
 
     def verdict(self, alpha: float = 0.05) -> str:
         """One plain sentence: what the overall p-value says, and what it cannot say."""
+        moved = (f"{self.transport_ratio:.3g} ± {self.transport_ratio_se:.2g} times as far as the field predicts"
+                 if np.isfinite(self.transport_ratio) else "while the field predicts no motion")
         if self.p_value_all < alpha:
             head = (f"p = {self.p_value_all:.2g} < {alpha:g}: the field does NOT transport the observed densities "
                     f"(residuals this large would arise from sampling noise and time discretisation with "
-                    f"probability p); the observed means move {self.transport_ratio:.3g} ± "
-                    f"{self.transport_ratio_se:.2g} times as far as the field predicts.")
+                    f"probability p); the observed means move {moved}.")
         else:
             head = (f"p = {self.p_value_all:.2g}: no evidence against continuity at this sample size and time "
-                    f"spacing (not proof of correctness); observed motion = {self.transport_ratio:.3g} ± "
-                    f"{self.transport_ratio_se:.2g} × the field's.")
+                    f"spacing (not proof of correctness); the observed means move {moved}.")
         tz = self.info.get("truncation_z")
         if tz is not None and tz > RESOLUTION_WARN:
             head += (f" Warning: quadrature rules disagree by {tz:.0f} noise units; the snapshots are too sparse "
@@ -186,7 +186,7 @@ class ContinuityResult:
 
 
 def _chi2_sf(x, df: int):
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)  # df >= 1
     return special.erfc(np.sqrt(np.maximum(x, 0.0) / 2.0)) if df == 1 else special.chdtrc(df, x)
 
 
@@ -342,8 +342,9 @@ def continuity_test_moments(times, m, b, C, *, order: int = 3, truncation: str =
         H, rank = _inv_sqrt(design.T @ SiX)
         A = H @ SiX.T  # |A e|² = GLS chi-square of e along span(design)
         st = float(np.sum((A @ e.ravel()) ** 2))
-        comps[name] = (st, rank, float(_chi2_sf(st, rank)))
-        obs_p.append(comps[name][2]), sim_p.append(_chi2_sf(np.sum((Es @ A.T) ** 2, axis=1), rank))
+        comps[name] = (st, rank, float(_chi2_sf(st, rank)) if rank else 1.0)  # rank 0: a field that moves nothing
+        obs_p.append(comps[name][2])
+        sim_p.append(_chi2_sf(np.sum((Es @ A.T) ** 2, axis=1), rank) if rank else np.ones(n_sim))
     local = _local(times, P @ m, e, u, S, Es, K, floor, rng)
     comps["local"], ranks = (float(-np.log10(max(local["obs"], 1e-300))), T, local["p"]), np.empty(n_sim)
     ranks[np.argsort(local["sim"], kind="stable")] = np.arange(1, n_sim + 1)
