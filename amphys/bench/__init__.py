@@ -20,8 +20,8 @@ from amphys.errors import unknown_name
 
 __all__ = ["NAMES", "SCALE_NAMES", "run", "describe"]
 
-NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps")
-SCALE_NAMES = ("tiny", "quick", "full")
+NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps", "snapshots")
+SCALE_NAMES = ("tiny", "quick", "full", "defaults")
 
 
 def describe(name: str) -> str:
@@ -30,6 +30,8 @@ def describe(name: str) -> str:
         return "the AM paper's hydrogen experiment (paper protocol and field metrics) and the 1s+2pz state"
     if name == "sweeps":
         return "velocity error vs samples per snapshot, number of snapshots and time-integral mode"
+    if name == "snapshots":
+        return "learning from finite snapshots: the default vs the mixture path, CFM, torchcfm and parametric floors"
     from amphys.bench.physics import DESCRIPTIONS
 
     return DESCRIPTIONS[name]
@@ -41,13 +43,34 @@ def check_name(name: str) -> str:
     return name
 
 
-def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None):
+def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None, cases=None):
     """Run benchmark ``name`` at ``scale`` ("tiny" for tests, "quick", "full"); write its files into ``output``
     (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`."""
     from amphys.bench._common import get_scale, limit_threads, write_outputs
 
     check_name(name)
-    sc = get_scale(scale)
+    if scale == "defaults":  # the snapshots benchmark's main table at amphys's default network and steps
+        import dataclasses
+
+        if name != "snapshots":
+            from amphys.errors import InputError
+
+            raise InputError(f"--defaults: only the snapshots benchmark has it, got {name!r}")
+        sc = dataclasses.replace(get_scale("quick"), name="defaults")
+    else:
+        sc = get_scale(scale)
+    if cases is not None:
+        from amphys.bench.snapshots import CASES
+        from amphys.bench.snapshots_small import SMALL_CASES
+        from amphys.errors import unknown_name
+
+        if name != "snapshots":
+            from amphys.errors import InputError
+
+            raise InputError(f"--cases: only the snapshots benchmark has cases to select, got {name!r}")
+        for c in cases:
+            if c not in CASES and c not in SMALL_CASES:
+                raise unknown_name("snapshots case", c, [*CASES, *SMALL_CASES])
     limit_threads(sc)
     folder = output or f"amphys-bench-{name}"
     command = command or f"amphys bench {name} --{scale}"
@@ -59,6 +82,10 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         from amphys.bench.sweeps import run_sweeps
 
         out = run_sweeps(sc, folder, seed=seed, command=command)
+    elif name == "snapshots":
+        from amphys.bench.snapshots import run_snapshots
+
+        out = run_snapshots(sc, folder, seed=seed, command=command, cases=cases)
     else:
         from amphys.bench._runner import run_physics
 

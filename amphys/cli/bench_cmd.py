@@ -29,9 +29,13 @@ def add_arguments(p):
     group.add_argument("--full", dest="scale", action="store_const", const="full", help="paper scale (GPU)")
     group.add_argument("--tiny", dest="scale", action="store_const", const="tiny",
                        help="seconds, meaningless numbers: a smoke test of the whole pipeline")
+    group.add_argument("--defaults", dest="scale", action="store_const", const="defaults",
+                       help="snapshots only: the main table with amphys's default network and steps")
     p.set_defaults(scale="quick")
     p.add_argument("-o", "--output", default=None, help="output folder (default ./amphys-bench-NAME)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the fits and the evaluation")
+    p.add_argument("--cases", default=None, metavar="A,B",
+                   help="snapshots only: run these cases (comma-separated keys), e.g. rot,sym")
 
 
 def run(args) -> int:
@@ -42,8 +46,10 @@ def run(args) -> int:
     from amphys import bench
 
     bench.check_name(args.name)
-    out = bench.run(args.name, args.scale, args.output, seed=args.seed,
-                    command=f"amphys bench {args.name} --{args.scale}")
+    cases = None if args.cases is None else [c.strip() for c in args.cases.split(",") if c.strip()]
+    extra = f" --cases {args.cases}" if cases else ""
+    out = bench.run(args.name, args.scale, args.output, seed=args.seed, cases=cases,
+                    command=f"amphys bench {args.name} --{args.scale}{extra}")
     print(out.markdown)
     print()
     for path in out.files:

@@ -84,7 +84,7 @@ def run(args) -> int:
     from amphys.workflows.result import load_model
 
     model = load_model(args.model)
-    data = read_data(args.data, args)
+    data = read_data(args.data, args, remembered=model.read_options)
     reference, what = _reference(args, data)
     times = parse_times(args.times) if args.times else snapshot_times(data)
     metrics = None

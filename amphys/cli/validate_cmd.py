@@ -53,12 +53,12 @@ def run(args) -> int:
     from amphys.workflows.result import load_model
     from amphys.workflows.validation import validate
 
-    data = read_data(args.data, args)
+    model = load_model(args.model) if args.model else None
+    data = read_data(args.data, args, remembered=model.read_options if model is not None else None)
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden", "depth", "device")
                  if getattr(args, k) is not None}
     overrides["seed"] = args.seed
     config = FitConfig.from_toml(args.config, **overrides) if args.config else FitConfig(**overrides)
-    model = load_model(args.model) if args.model else None
     result = validate(data, config, model=model, n_permutations=args.permutations, seed=args.seed)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)

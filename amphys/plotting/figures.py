@@ -157,6 +157,9 @@ def plot_metrics(report, path, *, title=None) -> Path:
     t = report["time"].values
     for ax, (var, label) in zip(axes, panels):
         ax.plot(t, report[var].values, "o-", color=LEARNED, ms=3, lw=1.2, label="model", zorder=3)
+        if var == "velocity_error_root" and "velocity_spread_relative" in report.data_vars:
+            ax.plot(t, report["velocity_spread_relative"].values, ":", color=LEARNED, lw=1.2,
+                    label="error estimated from the data (ensemble spread)")
         values = np.asarray(report[var].values, dtype=float)
         if var + "_threshold" in report.data_vars:
             thr = np.asarray(report[var + "_threshold"].values, dtype=float)

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amphys._checks import check_bool, check_choice, check_float, check_int
+from amphys.errors import InputError
 
-__all__ = ["Integer", "Number", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
+__all__ = ["Integer", "Number", "OrAuto", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,23 @@ class Flag:
 
     def __call__(self, value, name: str) -> bool:
         return check_bool(value, name)
+
+
+@dataclass(frozen=True)
+class OrAuto:
+    """The string "auto" (resolved from the data when the fit starts) or a value ``check`` accepts."""
+
+    check: object
+
+    def __call__(self, value, name: str):
+        if value == "auto" and isinstance(value, str):
+            return value
+        try:
+            return self.check(value, name)
+        except InputError as exc:
+            text = str(exc)
+            text = text.replace("expected ", "expected 'auto' or ", 1) if "expected " in text else f"{text} (or 'auto')"
+            raise InputError(text) from None
 
 
 #: Fields of the training loop (optimiser, schedule, EMA, guard, network size, device), shared by every method.

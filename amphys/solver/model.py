@@ -106,11 +106,17 @@ class ActionModel(nn.Module):
     """
 
     def __init__(self, dim: int, *, hidden: int = 256, depth: int = 4, time_features: int = 4,
-                 quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None):
+                 quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None,
+                 time_basis: int = 0):
         super().__init__()
         self.dim = int(dim)
         self.quadratic_head = bool(quadratic_head)
-        self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1)
+        if time_basis > 0:  # the time dependence in a basis of J smooth functions (amphys.solver.sieve)
+            from amphys.solver.sieve import SieveNet
+
+            self.net = SieveNet(dim, hidden, depth, time_basis)
+        else:
+            self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1)
         dt = torch.get_default_dtype()
         mean = torch.zeros(dim, dtype=dt) if mean is None else torch.as_tensor(mean, dtype=dt)
         std = torch.ones(dim, dtype=dt) if std is None else torch.as_tensor(std, dtype=dt)

@@ -132,6 +132,7 @@ def evaluate(model, reference, times=None, metrics=None, *, n_per_time: int = 20
                          f"{describe(reference)}")
     continuity: dict = {}
     _add_residual(data, continuity, ref_snaps, model, times, wanted, explicit=explicit, seed=seed)
+    _add_spread(data, ref_snaps, model, times)
     settings = {"n_per_time": n_per_time if isinstance(reference, System) else -1, "seed": int(seed),
                 "kernel": scorer.kernel, "paper_scale": float(scorer.paper_scale),
                 "n_projections": int(scorer.n_projections), "w2_max_n": int(scorer.w2_max_n),
@@ -171,6 +172,28 @@ def _add_residual(data: dict, attrs: dict, snapshots, model, times, wanted, *, e
                  continuity_transport_ratio_se=float(res.transport_ratio_se),
                  continuity_truncation_z=float(res.info["truncation_z"] or 0.0),
                  continuity_verdict=res.verdict())
+
+
+def _add_spread(data: dict, snapshots, model, times) -> None:
+    """Ensemble fits: the estimated field error from the data alone at the evaluation times."""
+    if getattr(getattr(model, "config", None), "ensemble", 1) <= 1 or not hasattr(model, "velocity_spread"):
+        return
+    pairs = snapshots if isinstance(snapshots, list) else [
+        (float(t), x) for t, x, _ in split_snapshots(snapshots) if np.any(np.isclose(times, t, rtol=1e-12))]
+    data.update(spread_columns(model, pairs))
+
+
+def spread_columns(model, pairs) -> dict:
+    """Per (t, samples) pair (docs/theory.md#learning-from-snapshots): ``velocity_spread`` = sqrt(E_q ‖spread‖²)
+    in the data's units, the estimated size of ‖v − v*‖ from an ensemble's members, and
+    ``velocity_spread_relative`` = that over sqrt(E_q ‖v‖²) of the model (comparable to velocity_error_root)."""
+    spread, rel = [], []
+    for t, x in pairs:
+        e2 = float(np.mean(model.velocity_spread(t, x) ** 2))
+        v2 = float(np.mean(np.sum(call_velocity(model, t, x) ** 2, axis=1)))
+        spread.append(np.sqrt(e2))
+        rel.append(np.sqrt(e2 / v2) if v2 > 0 else np.inf)
+    return {"velocity_spread": np.array(spread), "velocity_spread_relative": np.array(rel)}
 
 
 def _report(data: dict, times, attrs: dict) -> xr.Dataset:

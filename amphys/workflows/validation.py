@@ -152,9 +152,11 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     the first and last time), ``permutation_statistic`` (energy distance of the pushed vs all held-out samples),
     ``permutation_noise`` (its 95% null level), ``noise_ratio``, ``permutation_pvalue``,
     ``energy_distance_no_motion``, ``continuity_residual``, ``continuity_residual_threshold``,
-    ``continuity_p_value`` and ``continuity_p_value_holm`` (NaN with fewer than 4 snapshot times); attrs ``verdict``
-    (plain language), ``verdict_level``, ``verdict_held_out``, ``verdict_residual``, ``continuity_p_value_all``,
-    ``continuity_transport_ratio`` (+ ``_se``), ``continuity_verdict`` and ``fit_config``.
+    ``continuity_p_value`` and ``continuity_p_value_holm`` (NaN with fewer than 4 snapshot times), and for an
+    ensemble model (``ensemble=M``) ``velocity_spread`` and ``velocity_spread_relative`` (its estimated error);
+    attrs ``verdict`` (plain language), ``verdict_level``, ``verdict_held_out``, ``verdict_residual``,
+    ``continuity_p_value_all``, ``continuity_transport_ratio`` (+ ``_se``), ``continuity_verdict`` and
+    ``fit_config``.
     """
     from amphys.workflows.fitting import fit
 
@@ -167,6 +169,10 @@ def validate(snapshots, config=None, *, model=None, n_permutations: int = 100, s
     if model is None:
         model = fit(ds, config, progress=progress, **overrides)
     cont = _continuity(data, ds, model, times, seed)
+    if getattr(getattr(model, "config", None), "ensemble", 1) > 1:  # the data's error bar: ensemble spread
+        from amphys.workflows.evaluation import spread_columns
+
+        data.update(spread_columns(model, [(t, x) for t, x, _ in parts]))
     units_t = str(ds.attrs.get("units_t", "1"))
     verdicts = _verdicts(times, data, units_t, cont.get("continuity_verdict", ""))
     report = xr.Dataset({k: ("time", v) for k, v in data.items()}, coords={"time": times}, attrs={
