@@ -7,7 +7,8 @@ import sys
 NAME = "run"
 HELP = "generate → fit → evaluate → plot into one folder, with a summary table"
 DESCRIPTION = """Generate exact samples of a physical system, fit an Action Matching flow, score it against the
-true AM target (field and sample metrics with noise floors), and draw the figures, all into one folder.
+true AM target (field and sample metrics with 95% noise thresholds, the continuity test's p-values and its
+verdict in words), and draw the figures, all into one folder.
 
 The fit sees the generated snapshots alone (the user's case); --exact-between also gives it exact samples between
 snapshots (the upper reference). The default system is rotational Ornstein-Uhlenbeck (2D): its physical

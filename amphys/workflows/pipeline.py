@@ -105,22 +105,38 @@ def velocity_fields(model, system, times, *, n_grid: int = 17, n_box: int = 2000
 
 
 def summary_table(report: xr.Dataset) -> str:
-    """Plain-text table of the per-time metrics of a report, floors beside their metric."""
-    cols = [c for c in ("velocity_error_root", "velocity_spread_relative", "cosine", "mmd2", "mmd2_floor",
-                        "energy_distance", "energy_distance_floor", "sliced_w2", "sliced_w2_floor", "w2", "w2_floor",
-                        "continuity_residual", "continuity_residual_floor")
-            if c in report.data_vars and report[c].dims == ("time",)]
+    """Plain-text table of the per-time metrics of a report: each sample metric and the continuity residual as
+    "value (noise ≤ threshold)", a "*" where the value is outside the noise; then the continuity verdict."""
+    plain = [c for c in ("velocity_error_root", "velocity_spread_relative", "cosine")
+             if c in report.data_vars and report[c].dims == ("time",)]
+    noisy = [c for c in ("mmd2", "energy_distance", "sliced_w2", "w2", "continuity_residual")
+             if c in report.data_vars and report[c].dims == ("time",)]
     short = {"velocity_error_root": "rel.v.err", "velocity_spread_relative": "est.err", "energy_distance": "energy",
-             "energy_distance_floor": "floor",
-             "mmd2_floor": "floor", "w2_floor": "floor", "continuity_residual": "cont.res",
-             "sliced_w2": "sliced.w2", "sliced_w2_floor": "floor", "continuity_residual_floor": "floor"}
-    header = f"{'time':>8} " + " ".join(f"{short.get(c, c):>10}" for c in cols)
+             "sliced_w2": "sliced.w2",
+             "continuity_residual": "cont.res"}
+    cells = {c: [f"{float(v):.3g}" for v in report[c].values] for c in plain}
+    for c in noisy:
+        thr = report[c + "_threshold"].values if c + "_threshold" in report.data_vars else None
+        cells[c] = [f"{float(v):.3g}" + ("" if thr is None else
+                                          f" (noise ≤ {float(thr[i]):.2g}){'*' if not v <= thr[i] else ''}")
+                    for i, v in enumerate(report[c].values)]
+    if "continuity_p_value" in report.data_vars:
+        cells["continuity_p_value"] = [f"{float(v):.2g}" for v in report["continuity_p_value"].values]
+        short["continuity_p_value"] = "cont.p"
+    cols = list(cells)
+    width = {c: max([len(short.get(c, c))] + [len(x) for x in cells[c]]) for c in cols}
+    header = f"{'time':>8} " + " ".join(f"{short.get(c, c):>{width[c]}}" for c in cols)
     lines = [header, "-" * len(header)]
     for i, t in enumerate(report["time"].values):
-        lines.append(f"{t:8.3g} " + " ".join(f"{float(report[c].values[i]):10.3g}" for c in cols))
+        lines.append(f"{t:8.3g} " + " ".join(f"{cells[c][i]:>{width[c]}}" for c in cols))
+    if any("_threshold" in c for c in report.data_vars):
+        lines.append("(noise ≤ x): 95% of the values between two independent sample sets of the same sizes are "
+                     "below x; * marks a value outside the noise")
     if "action_gap" in report.data_vars:
         lines.append(f"action gap ½∫E‖v−v*‖²dt = {float(report['action_gap']):.4g}   "
                      f"(target: {report.attrs.get('target', '?')})")
+    if "continuity_verdict" in report.attrs:
+        lines.append("continuity: " + str(report.attrs["continuity_verdict"]))
     return "\n".join(lines)
 
 
