@@ -83,7 +83,9 @@ def test_oscillator_solves_schrodinger(params, t):
     assume(_far_from_nodes(sys, t))
     x = sys.sample(t, 200, rng=2)
     res = schrodinger_residual(sys.psi, _potential(sys), t, x, hbar=sys.hbar, mass=sys.mass)
-    assert np.max(res) < 1e-4
+    # FD round-off grows in the tails of narrow states (squeezed, m = 2, ħ = 0.5: 1.1e-4 at one of 200 samples,
+    # 3e-6 typical); a wrong phase or width gives O(1)
+    assert np.max(res) < 1e-3
 
 
 @given(st.one_of(packet_params(), oscillator_params()), st.floats(0.1, 6))
