@@ -86,7 +86,8 @@ def evaluate(model, reference, times=None, metrics=None, *, n_per_time: int = 20
     times : evaluation times; default 11 evenly spaced over the system's ``t_span``, or every snapshot time.
     metrics : names from :data:`METRICS` (or the groups "field", "sample"); default all that apply except the
         exact ``w2`` (:data:`DEFAULT_METRICS`: with its noise threshold it is 20 exact OT problems per time; the
-        sliced W2 stands in for it). Floors and thresholds come with their metric. An unknown name raises :class:`~amphys.errors.UnknownNameError`.
+        sliced W2 stands in for it). Floors and thresholds come with their metric. An unknown name raises
+        :class:`~amphys.errors.UnknownNameError`.
     n_per_time : samples per time (System reference); ``n=`` is its deprecated spelling.
     seed : seed of every random draw.
     t0 : time of the pushed samples; default the first evaluation time (System) or the first snapshot.
