@@ -6,7 +6,7 @@ error vs samples per snapshot, number of snapshots and time-integral mode). Each
 ``xarray.Dataset``), ``NAME.md`` (markdown tables with command, machine and date) and ``NAME.json`` (flat
 headline figures, also the last line printed by the scripts).
 
-This package sits at the top of the layering, next to :mod:`amphys.pipeline`: it may import everything but
+This package sits at the top of the layering, next to :mod:`amphys.workflows.pipeline`: it may import everything but
 :mod:`amphys.cli`. Importing it imports neither torch nor matplotlib.
 
 >>> from amphys import bench                                   # doctest: +SKIP

@@ -213,9 +213,12 @@ def run(system: str | None = None, output=None, *, params: dict | None = None, n
         figures = plot_file(folder, folder / "figures")
         timings["plot"] = time.perf_counter() - start
         _progress(f"[4/4] {len(figures)} figures in {folder / 'figures'}  ({timings['plot']:.1f} s)", quiet)
-    (folder / "run.json").write_text(json.dumps(
-        {"system": sys_obj.params_json(), "n_per_time": n_per_time, "times": times.tolist(), "seed": seed,
-         "exact_between": exact_between, "fit": model.config.to_json(), "timings_s": timings}, indent=1))
+    from amphys._atomic import atomic_path
+
+    with atomic_path(folder / "run.json") as tmp:  # like every other file of the run: complete or absent
+        tmp.write_text(json.dumps(
+            {"system": sys_obj.params_json(), "n_per_time": n_per_time, "times": times.tolist(), "seed": seed,
+             "exact_between": exact_between, "fit": model.config.to_json(), "timings_s": timings}, indent=1))
     return RunOutput(folder, model, report, timings, figures)
 
 
