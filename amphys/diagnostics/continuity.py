@@ -160,17 +160,23 @@ class ContinuityResult:
         """One plain sentence: what the overall p-value says, and what it cannot say."""
         moved = (f"{self.transport_ratio:.3g} ± {self.transport_ratio_se:.2g} times as far as the field predicts"
                  if np.isfinite(self.transport_ratio) else "while the field predicts no motion")
-        if self.p_value_all < alpha:
+        tz = self.info.get("truncation_z")
+        sparse = tz is not None and tz > RESOLUTION_WARN
+        if self.p_value_all < alpha and sparse:
+            head = (f"p = {self.p_value_all:.2g} < {alpha:g}, but this cannot be read as a transport error: the "
+                    f"quadrature rules in time disagree by {tz:.0f} noise units, so the snapshots are too sparse in "
+                    f"time for this sample size and even the true field can fail; add snapshots between these "
+                    f"times (or use fewer samples per time). The observed means move {moved}.")
+        elif self.p_value_all < alpha:
             head = (f"p = {self.p_value_all:.2g} < {alpha:g}: the field does NOT transport the observed densities "
                     f"(residuals this large would arise from sampling noise and time discretisation with "
                     f"probability p); the observed means move {moved}.")
         else:
             head = (f"p = {self.p_value_all:.2g}: no evidence against continuity at this sample size and time "
                     f"spacing (not proof of correctness); the observed means move {moved}.")
-        tz = self.info.get("truncation_z")
-        if tz is not None and tz > RESOLUTION_WARN:
-            head += (f" Warning: quadrature rules disagree by {tz:.0f} noise units; the snapshots are too sparse "
-                     "in time for this sample size, so p-values may be too small.")
+            if sparse:
+                head += (f" The quadrature rules in time disagree by {tz:.0f} noise units: the snapshots are sparse "
+                         "in time for this sample size.")
         return head + " An error w with div(q w) = 0 moves no density and is invisible to this test by design."
 
     def summary(self, alpha: float = 0.05) -> str:

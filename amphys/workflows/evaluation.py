@@ -139,7 +139,8 @@ def evaluate(model, reference, times=None, metrics=None, *, n_per_time: int = 20
         raise InputError(f"reference: expected a System (ground truth) or Snapshots (xarray.Dataset), got "
                          f"{describe(reference)}")
     continuity: dict = {}
-    _add_residual(data, continuity, ref_snaps, model, times, wanted, explicit=explicit, seed=seed)
+    _add_residual(data, continuity, ref_snaps, model, times, wanted, explicit=explicit, seed=seed,
+                  system=reference if isinstance(reference, System) else None)
     _add_spread(data, ref_snaps, model, times)
     settings = {"n_per_time": n_per_time if isinstance(reference, System) else -1, "seed": int(seed),
                 "kernel": scorer.kernel, "paper_scale": float(scorer.paper_scale),
@@ -154,10 +155,20 @@ def _evaluation_times(times, default) -> np.ndarray:
     return check_times(times, "times")
 
 
-def _add_residual(data: dict, attrs: dict, snapshots, model, times, wanted, *, explicit: bool, seed: int):
+#: With a system as reference the continuity test also draws samples at this many times between consecutive
+#: evaluation times: its quadrature in time must resolve the motion (rotating OU, true field, 2000 samples:
+#: at 11 times the rules disagree by 68 noise units and the true field is rejected at p = 1e-117; at 41 times,
+#: 3.6 units and p = 1).
+CONTINUITY_REFINE = 3
+
+
+def _add_residual(data: dict, attrs: dict, snapshots, model, times, wanted, *, explicit: bool, seed: int,
+                  system=None):
     """The calibrated continuity test (:func:`~amphys.diagnostics.continuity_test`) on the reference samples at
     ``times``, when asked for and computable (at least 4 times): per time the residual R, its 95% null quantile,
-    p-values (raw and Holm-adjusted); overall p-value, transport ratio and the verdict in words, as attrs."""
+    p-values (raw and Holm-adjusted); overall p-value, transport ratio and the verdict in words, as attrs. With a
+    ``system``, fresh samples at :data:`CONTINUITY_REFINE` more times between evaluation times join the test (the
+    per-time columns stay those of ``times``)."""
     if "continuity_residual" not in wanted:
         return
     if times.size < 4:
@@ -169,12 +180,22 @@ def _add_residual(data: dict, attrs: dict, snapshots, model, times, wanted, *, e
         by_time = {t: x for t, x, _ in split_snapshots(snapshots)}
         all_t = np.array(sorted(by_time))
         snapshots = [(float(t), by_time[all_t[np.argmin(np.abs(all_t - t))]]) for t in times]
+    keep = np.arange(times.size)
+    if system is not None and CONTINUITY_REFINE > 0:
+        fine = np.concatenate([np.linspace(a, b, CONTINUITY_REFINE + 2)[:-1] for a, b in zip(times[:-1], times[1:])]
+                              + [times[-1:]])
+        keep = np.arange(times.size) * (CONTINUITY_REFINE + 1)
+        given = dict(zip(keep.tolist(), snapshots))
+        n = len(snapshots[0][1])
+        rng = np.random.default_rng([int(seed), 31])
+        snapshots = [given[i] if i in given else (float(t), system.sample(float(t), n, rng))
+                     for i, t in enumerate(fine)]
     res = continuity_test(snapshots, model, seed=seed)
-    data["continuity_residual"] = res.residual
-    data["continuity_residual_threshold"] = res.residual_threshold
-    data["continuity_residual_within_noise"] = res.residual <= res.residual_threshold
-    data["continuity_p_value"] = res.p_value
-    data["continuity_p_value_holm"] = res.p_value_holm
+    data["continuity_residual"] = res.residual[keep]
+    data["continuity_residual_threshold"] = res.residual_threshold[keep]
+    data["continuity_residual_within_noise"] = res.residual[keep] <= res.residual_threshold[keep]
+    data["continuity_p_value"] = res.p_value[keep]
+    data["continuity_p_value_holm"] = res.p_value_holm[keep]
     attrs.update(continuity_p_value_all=float(res.p_value_all),
                  continuity_transport_ratio=float(res.transport_ratio),
                  continuity_transport_ratio_se=float(res.transport_ratio_se),
