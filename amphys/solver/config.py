@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amphys.errors import FileFormatError, InputError, describe, unknown_name
-from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, check_fields, choices_of
+from amphys.solver.fields import TRAINING, Choice, Flag, Frequencies, Integer, Number, check_fields, choices_of
 
 __all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL"]
 
@@ -52,6 +52,9 @@ CHECKS: dict = {
     "holdout_every": Integer(1),
     "holdout_rows": Integer(16),
     "patience": Integer(0),
+    "time_frequencies": Frequencies(),
+    "input_map": Choice("none", "radial", "asinh"),
+    "input_scale": Number(0.0, low_open=True),
 }
 
 #: Valid values of the string-valued fields.
@@ -133,6 +136,15 @@ class FitConfig:
         ∇s are formed on the one batched forward: "fused" (explicit reverse pass with a fused SiLU derivative,
         fastest; falls back to "autograd" for the quadratic head and the entropic Laplacian), "autograd"
         (torch.autograd.grad with create_graph) or "func" (torch.func.vmap of grad).
+    Input representation (docs/theory.md#normalisation-and-network)
+        time_frequencies : angular frequencies ω_j (radians per unit of the data's time) whose sin(ω_j t) and
+        cos(ω_j t) the network reads next to τ, so a flow that oscillates in time becomes a function of its
+        phase; "auto" detects them in the snapshots' moments (:func:`amphys.solver.spectrum.detect_frequencies`,
+        none for a flow that does not oscillate), "none" (default) gives none; a list (or "0.3, 0.6") gives
+        them. The fit returns the resolved tuple.
+        input_map : the spatial input of the network, "none" (whitened coordinates z), "radial"
+        (z/(1 + ‖z‖/r0)) or "asinh" (r0·asinh(z/r0) per coordinate), compressing heavy tails; input_scale : r0,
+        in units of the whitened coordinates.
     """
 
     steps: int = 4000
@@ -171,6 +183,9 @@ class FitConfig:
     holdout_every: int = 100
     patience: int = 10
     holdout_rows: int = 4096
+    time_frequencies: Any = "none"
+    input_map: str = "none"
+    input_scale: float = 3.0
 
     def __post_init__(self):
         check_fields(self, CHECKS)

@@ -25,6 +25,7 @@ from amphys.solver.config import FitConfig
 from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.distributed import Context
 from amphys.solver.model import ActionModel
+from amphys.solver.spectrum import resolve_representation
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
@@ -72,6 +73,7 @@ class Trainer:
                  context: Context | None = None):
         self.context = ctx = context if context is not None else Context(rank=rank)
         self.config = cfg = resolve_config(config, has_weights=weights is not None, has_sampler=sampler is not None)
+        self.config = cfg = resolve_representation(cfg, times, xs)
         self.method = ActionMatching(times, xs, weights, cfg, sampler=sampler, context=ctx,
                                      device=resolve_device(cfg.device), dtype=resolve_dtype(cfg.dtype))
         gen, rng = self.method.random_streams(ctx.rank)

@@ -207,8 +207,7 @@ class FitResult:
 
 def build_model(config: FitConfig, dim: int) -> ActionModel:
     """The network of ``config`` for ``dim`` coordinates (float64), to load a state dict into."""
-    return ActionModel(dim, hidden=config.hidden, depth=config.depth, time_features=config.time_features,
-                       quadratic_head=config.quadratic_head, centre=config.centre).to(torch.float64)
+    return ActionModel.from_config(config, dim).to(torch.float64)
 
 
 def load_model(path) -> FitResult:
