@@ -55,6 +55,7 @@ CHECKS: dict = {
     "time_frequencies": Frequencies(),
     "input_map": Choice("none", "radial", "asinh"),
     "input_scale": Number(0.0, low_open=True),
+    "time_modulation": Flag(),
 }
 
 #: Valid values of the string-valued fields.
@@ -186,6 +187,7 @@ class FitConfig:
     time_frequencies: Any = "none"
     input_map: str = "none"
     input_scale: float = 3.0
+    time_modulation: bool = False
 
     def __post_init__(self):
         check_fields(self, CHECKS)

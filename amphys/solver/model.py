@@ -59,12 +59,15 @@ class ActionNet(nn.Module):
     ``omegas`` Ω_j (angular frequencies in normalised time, φ_j their phases: the physical features sin(ω_j t),
     cos(ω_j t)); and the spatial input c(z), with c the identity or a compression of heavy tails
     (``input_map``): ``"radial"`` c(z) = z/(1 + ‖z‖/r0), ``"asinh"`` c(z) = r0·asinh(z/r0) per coordinate, with
-    r0 = ``input_scale`` (in units of the whitened coordinates). The buffers of the options exist only when they
-    are on, so models saved without them load unchanged.
+    r0 = ``input_scale`` (in units of the whitened coordinates); with ``modulate``, also the products
+    c(z)·sin(Ω_jτ + φ_j) and c(z)·cos(Ω_jτ + φ_j) (a rigidly rotating or oscillating field is then a function of
+    coordinates the first layer forms exactly: the rotated frame x cos ωt + y sin ωt, ...). The buffers of the
+    options exist only when they are on, so models saved without them load unchanged.
     """
 
     def __init__(self, dim: int, hidden: int = 256, depth: int = 4, time_features: int = 4, out: int = 1, *,
-                 omegas=None, phases=None, input_map: str = "none", input_scale: float = 1.0):
+                 omegas=None, phases=None, input_map: str = "none", input_scale: float = 1.0,
+                 modulate: bool = False):
         super().__init__()
         dt = torch.get_default_dtype()
         self.register_buffer("freqs", math.pi * torch.arange(1, time_features + 1, dtype=dt))
@@ -80,7 +83,8 @@ class ActionNet(nn.Module):
         self.input_map = input_map
         if input_map != "none":
             self.register_buffer("input_scale", torch.tensor(float(input_scale), dtype=dt))
-        width_in = 1 + 2 * time_features + 2 * n_omega + dim
+        self.modulate = bool(modulate) and n_omega > 0
+        width_in = 1 + 2 * time_features + 2 * n_omega + dim + (2 * n_omega * dim if self.modulate else 0)
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [nn.Linear(width_in if i == 0 else hidden, hidden), nn.SiLU()]
@@ -124,9 +128,17 @@ class ActionNet(nn.Module):
             return g * torch.rsqrt(1 + (z / self.input_scale) ** 2)
         return g
 
+    def _inputs(self, parts: list[torch.Tensor], c: torch.Tensor) -> torch.Tensor:
+        """The MLP input: time parts, c(z) and, with ``modulate``, c(z)·sin_j and c(z)·cos_j (j major)."""
+        ins = [*parts, c]
+        if self.modulate:
+            sn, cs = parts[3], parts[4]
+            ins += [(sn[..., :, None] * c[..., None, :]).flatten(-2), (cs[..., :, None] * c[..., None, :]).flatten(-2)]
+        return torch.cat(ins, dim=-1)
+
     def forward(self, tau: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         tau = tau[..., None]
-        return self.mlp(torch.cat([*self._time_inputs(tau), self.compress(z)], dim=-1))
+        return self.mlp(self._inputs(self._time_inputs(tau), self.compress(z)))
 
     def value_and_grad(self, tau: torch.Tensor, z: torch.Tensor, n_grad: int | None = None):
         """(s, ∂_τ s, ∇_z s) of the scalar output by one forward and an explicit reverse pass (differentiable
@@ -134,7 +146,8 @@ class ActionNet(nn.Module):
         first ``m = n_grad`` rows (all by default), so rows that need only s (boundary batches) cost a forward."""
         t1 = tau[:, None]
         parts = self._time_inputs(t1)
-        h = torch.cat([*parts, self.compress(z)], dim=-1)
+        c = self.compress(z)
+        h = self._inputs(parts, c)
         linears = [m for m in self.mlp if isinstance(m, nn.Linear)]
         slopes = []
         for lin in linears[:-1]:
@@ -154,7 +167,16 @@ class ActionNet(nn.Module):
             a = 2 * K + 1
             sn2, cs2 = parts[3][:m], parts[4][:m]
             ds_dtau = ds_dtau + torch.sum((g[:, a:a + J] * cs2 - g[:, a + J:a + 2 * J] * sn2) * self.omegas, dim=-1)
-        gz = g[:, 2 * K + 2 * J + 1:]
+        a = 2 * K + 2 * J + 1
+        d = z.shape[1]
+        gz = g[:, a:a + d]
+        if self.modulate:
+            sn2, cs2 = parts[3][:m, :, None], parts[4][:m, :, None]
+            g_s = g[:, a + d:a + d + J * d].reshape(m, J, d)
+            g_c = g[:, a + d + J * d:].reshape(m, J, d)
+            gz = gz + torch.sum(g_s * sn2 + g_c * cs2, dim=1)
+            ds_dtau = ds_dtau + torch.sum(torch.sum((g_s * cs2 - g_c * sn2) * c[:m, None, :], dim=-1) * self.omegas,
+                                          dim=-1)
         return s, ds_dtau, self._pull_back(z[:m], gz)
 
 
@@ -167,7 +189,7 @@ class ActionModel(nn.Module):
 
     def __init__(self, dim: int, *, hidden: int = 256, depth: int = 4, time_features: int = 4,
                  quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None,
-                 time_frequencies=(), input_map: str = "none", input_scale: float = 1.0):
+                 time_frequencies=(), input_map: str = "none", input_scale: float = 1.0, modulate: bool = False):
         super().__init__()
         self.dim = int(dim)
         self.quadratic_head = bool(quadratic_head)
@@ -177,7 +199,7 @@ class ActionModel(nn.Module):
         phases = [math.remainder(float(w) * t0, 2 * math.pi) for w in time_frequencies]
         self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1,
                              omegas=omegas or None, phases=phases or None, input_map=input_map,
-                             input_scale=input_scale)
+                             input_scale=input_scale, modulate=modulate)
         dt = torch.get_default_dtype()
         mean = torch.zeros(dim, dtype=dt) if mean is None else torch.as_tensor(mean, dtype=dt)
         std = torch.ones(dim, dtype=dt) if std is None else torch.as_tensor(std, dtype=dt)
@@ -198,7 +220,7 @@ class ActionModel(nn.Module):
                    quadratic_head=config.quadratic_head, centre=config.centre,
                    time_frequencies=() if isinstance(freqs, str) else tuple(freqs),
                    input_map=config.input_map if config.input_map != "auto" else "none",
-                   input_scale=config.input_scale, **kwargs)
+                   input_scale=config.input_scale, modulate=config.time_modulation, **kwargs)
 
     # -- normalised units ------------------------------------------------------------------------------------
     def forward(self, tau: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

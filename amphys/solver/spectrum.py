@@ -12,8 +12,8 @@ measured to hurt non-periodic flows (docs/benchmarks.md). So the frequencies com
 2. Least-squares spectrum: for each trial ω, the reduction ΔRSS(ω) of the residual sum of squares when
    sin, cos of ωt and 2ωt are added to a linear trend in t, summed over the series (a Lomb–Scargle periodogram
    with a trend and the first harmonic, on irregular times: the covariance of a flow oscillating at ω oscillates
-   at 2ω). With the harmonic in the model ω/2 fits whatever ω fits, so the estimate is the highest trial ω whose
-   residual is within noise (and 20%) of the smallest, refined by golden-section search.
+   at 2ω). With the harmonic in the model ω/2 fits whatever ω fits, so the valley of the highest trial ω whose
+   residual is within noise (and 20%) of the smallest is taken, and its bottom refined by golden-section search.
 3. Acceptance: ΔRSS must explain at least half of the residual of the trend (``min_explained``) and exceed pure
    noise by far (``min_snr`` times its expectation 4m for m series); ω must complete at least ``min_cycles``
    periods in the window and not be the slowest trial frequency (a slower variation is a trend, which τ already
@@ -71,9 +71,9 @@ def _reduction(base: np.ndarray, t: np.ndarray, y: np.ndarray, omega: float, rss
 
 
 def _best(base, t, y, rss_base, lo, hi, resolution):
-    """(ω, ΔRSS(ω)): the highest trial ω whose residual is within noise (and 20%) of the smallest on the grid,
-    refined by golden-section search in its grid neighbourhood. With the harmonic in the model, ω/2 fits whatever
-    ω fits; the highest frequency that fits as well as the best is the fundamental."""
+    """(ω, ΔRSS(ω)): the highest trial ω whose residual is within noise (and 20%) of the smallest on the grid picks
+    the valley (with the harmonic in the model, ω/2 fits whatever ω fits; the highest frequency that fits as well
+    as the best is the fundamental); then the bottom of that valley, refined by golden-section search."""
     grid = np.arange(lo, hi + resolution / 16, resolution / 16)
     rss = rss_base - np.array([_reduction(base, t, y, w, rss_base) for w in grid])
     free = max(t.size - base.shape[1] - 4, 1) * y.shape[1]
@@ -81,6 +81,10 @@ def _best(base, t, y, rss_base, lo, hi, resolution):
     i = int(np.flatnonzero(rss <= rss.min() + tol)[-1])
     if i <= 1:  # fits best at the slow end of the range: a trend, not an oscillation
         return lo, 0.0
+    while i > 0 and rss[i - 1] < rss[i]:   # down to the bottom of that valley
+        i -= 1
+    while i < grid.size - 1 and rss[i + 1] < rss[i]:
+        i += 1
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     g = (np.sqrt(5) - 1) / 2
     c, d = b - g * (b - a), a + g * (b - a)
