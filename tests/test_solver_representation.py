@@ -17,10 +17,11 @@ from amphys.solver.model import ActionModel, derivatives
 from amphys.solver.spectrum import detect_frequencies, resolve_representation
 
 OPTIONS = [dict(time_frequencies=[2.0, 0.7]), dict(input_map="radial", input_scale=1.5),
-           dict(input_map="asinh", input_scale=0.8, time_frequencies=[3.0], time_features=2)]
+           dict(input_map="asinh", input_scale=0.8, time_frequencies=[3.0], time_features=2, modulate=True),
+           dict(time_frequencies=[2.0, 0.7], modulate=True)]
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=["frequencies", "radial", "asinh+both"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["frequencies", "radial", "asinh+all", "modulated"])
 def test_fused_derivatives_equal_autograd(options):
     torch.manual_seed(0)
     m = ActionModel(3, hidden=16, depth=2, t_span=(1.0, 3.0), **{"time_features": 0, **options}).double()
@@ -28,20 +29,27 @@ def test_fused_derivatives_equal_autograd(options):
         torch.nn.init.normal_(p, std=0.5)
     tau = torch.rand(40, dtype=torch.float64)
     y = 3 * torch.randn(40, 3, dtype=torch.float64)
-    fused = derivatives(m, tau, y, mode="fused", create_graph=False)
-    auto = derivatives(m, tau, y, mode="autograd", create_graph=False)
+    fused = derivatives(m, tau, y, mode="fused", create_graph=False, n_grad=30)
+    auto = derivatives(m, tau, y, mode="autograd", create_graph=False, n_grad=30)
     for a, b in zip(fused[:3], auto[:3]):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_frequency_features_are_sin_and_cos_of_physical_time():
+    """The features are sin(ωt), cos(ωt) in the data's time, and the modulated inputs their products with z, so a
+    field rotating at ω reads the rotated frame through the first layer."""
     w, t0, t1 = 1.3, 2.0, 7.0
-    m = ActionModel(1, hidden=4, depth=1, time_features=0, t_span=(t0, t1), time_frequencies=[w])  # float32 buffers
+    m = ActionModel(2, hidden=4, depth=1, time_features=0, t_span=(t0, t1), time_frequencies=[w], modulate=True)
     t = torch.linspace(t0, t1, 9)
     tau = (t - t0) / (t1 - t0)
     parts = m.net._time_inputs(tau[:, None])
     torch.testing.assert_close(parts[3][:, 0], torch.sin(w * t), rtol=0, atol=1e-6)
     torch.testing.assert_close(parts[4][:, 0], torch.cos(w * t), rtol=0, atol=1e-6)
+    z = torch.randn(9, 2, generator=torch.Generator().manual_seed(0))  # float32: products to 1e-5
+    h = m.net._inputs(parts, z)    # [τ, sin, cos, z, z sin, z cos]
+    assert h.shape == (9, 1 + 2 + 2 + 4)
+    torch.testing.assert_close(h[:, 5:7], z * torch.sin(w * t)[:, None], rtol=0, atol=1e-5)
+    torch.testing.assert_close(h[:, 7:9], z * torch.cos(w * t)[:, None], rtol=0, atol=1e-5)
 
 
 def test_the_compressions_keep_the_core_and_squash_the_tail():
@@ -54,10 +62,10 @@ def test_the_compressions_keep_the_core_and_squash_the_tail():
 
 
 def test_config_fields():
-    assert FitConfig().time_frequencies == "none" and FitConfig().input_map == "none"
+    assert FitConfig().input_map == "none"
     assert FitConfig(time_frequencies=[0.5, 1]).time_frequencies == (0.5, 1.0)
     assert FitConfig(time_frequencies="0.5, 1").time_frequencies == (0.5, 1.0)   # the command line's form
-    cfg = FitConfig(time_frequencies=(0.25,), input_map="asinh", input_scale=2.0)
+    cfg = FitConfig(time_frequencies=(0.25,), input_map="asinh", input_scale=2.0, time_modulation=True)
     assert FitConfig.from_json(cfg.to_json()) == cfg
     for bad in ([-1.0], [0.0], "fast", [1.0] * 9, "1, x", 3.0):
         with pytest.raises(InputError):
