@@ -62,7 +62,7 @@ def test_the_compressions_keep_the_core_and_squash_the_tail():
 
 
 def test_config_fields():
-    assert FitConfig().input_map == "none"
+    assert FitConfig().input_map == "none" and FitConfig(time_frequencies="none").time_frequencies == ()
     assert FitConfig(time_frequencies=[0.5, 1]).time_frequencies == (0.5, 1.0)
     assert FitConfig(time_frequencies="0.5, 1").time_frequencies == (0.5, 1.0)   # the command line's form
     cfg = FitConfig(time_frequencies=(0.25,), input_map="asinh", input_scale=2.0, time_modulation=True)
@@ -113,3 +113,14 @@ def test_auto_resolves_in_the_fit_and_the_model_round_trips(tmp_path):
     x = data["x"].values[:7]
     np.testing.assert_array_equal(again.velocity(2.0, x), fit.velocity(2.0, x))
     assert resolve_representation(FitConfig(), [0.0, 1.0], [x, x]).time_frequencies == ()
+
+
+def test_stored_configs_of_earlier_versions_read_the_new_fields_as_off():
+    """A complete stored config without the representation fields (a model or checkpoint of an earlier version)
+    reads them as off, whatever the current defaults; a partial user config gets the defaults."""
+    from amphys.solver.config import ADDED_OFF
+
+    old = {k: v for k, v in FitConfig().to_dict().items() if k not in ADDED_OFF}
+    cfg = FitConfig.from_dict(old)
+    assert cfg.time_frequencies == () and cfg.time_modulation is False and cfg.input_map == "none"
+    assert FitConfig.from_dict({"steps": 10}) == FitConfig(steps=10)

@@ -1,8 +1,10 @@
 """Reproduction benchmarks (docs/benchmarks.md): ``amphys bench NAME [--quick|--full]`` and ``benchmarks/NAME.py``.
 
 Names: ``hydrogen`` (the Action Matching paper's Schrödinger experiment, and the 1s+2pz state), the physics
-suite ``barenblatt``, ``ou``, ``fp-double-well``, ``pme-merge``, ``schrodinger-grid``, and ``sweeps`` (velocity
-error vs samples per snapshot, number of snapshots and time-integral mode). Each run writes ``NAME.h5`` (an
+suite ``barenblatt``, ``ou``, ``fp-double-well``, ``pme-merge``, ``schrodinger-grid``, ``sweeps`` (velocity
+error vs samples per snapshot, number of snapshots and time-integral mode), and ``schrodinger`` (the field error on
+seven quantum states, with the error anatomy) and ``hydrogen-protocol`` (the paper's hydrogen protocol with 5000
+samples per time, a sharper kernel and the field error along training). Each run writes ``NAME.h5`` (an
 ``xarray.Dataset``), ``NAME.md`` (markdown tables with command, machine and date) and ``NAME.json`` (flat
 headline figures, also the last line printed by the scripts).
 
@@ -20,7 +22,8 @@ from amphys.errors import unknown_name
 
 __all__ = ["NAMES", "SCALE_NAMES", "run", "describe"]
 
-NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps")
+NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps", "schrodinger",
+         "hydrogen-protocol")
 SCALE_NAMES = ("tiny", "quick", "full")
 
 
@@ -30,6 +33,10 @@ def describe(name: str) -> str:
         return "the AM paper's hydrogen experiment (paper protocol and field metrics) and the 1s+2pz state"
     if name == "sweeps":
         return "velocity error vs samples per snapshot, number of snapshots and time-integral mode"
+    if name == "schrodinger":
+        return "field error against the AM target on seven quantum states, with the error anatomy"
+    if name == "hydrogen-protocol":
+        return "the AM paper's hydrogen protocol with 5000 samples per time: paper and sharp MMD, field error"
     from amphys.bench.physics import DESCRIPTIONS
 
     return DESCRIPTIONS[name]
@@ -59,6 +66,14 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         from amphys.bench.sweeps import run_sweeps
 
         out = run_sweeps(sc, folder, seed=seed, command=command)
+    elif name == "schrodinger":
+        from amphys.bench.schrodinger import run_schrodinger
+
+        out = run_schrodinger(sc, folder, seed=seed, command=command)
+    elif name == "hydrogen-protocol":
+        from amphys.bench.protocol import run_protocol
+
+        out = run_protocol(sc, folder, seed=seed, command=command)
     else:
         from amphys.bench._runner import run_physics
 

@@ -73,8 +73,8 @@ class Flag:
 
 @dataclass(frozen=True)
 class Frequencies:
-    """One of the strings ``choices`` (e.g. "auto", "none"), or a sequence of at most ``most`` finite positive
-    numbers (angular frequencies), returned as a tuple of floats."""
+    """One of the strings ``choices`` (e.g. "auto"), or a sequence of at most ``most`` finite positive numbers
+    (angular frequencies), returned as a tuple of floats; "none" is the empty tuple."""
 
     choices: tuple[str, ...] = ("auto", "none")
     most: int = 8
@@ -88,7 +88,7 @@ class Frequencies:
                 raise InputError(f"{name}: expected one of {list(self.choices)} or comma-separated numbers, "
                                  f"got {describe(value)}") from None
         if isinstance(value, str):
-            return check_choice(value, name, self.choices)
+            return () if value == "none" else check_choice(value, name, self.choices)
         try:
             items = tuple(value)
         except TypeError:

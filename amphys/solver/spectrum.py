@@ -145,11 +145,8 @@ def detect_frequencies(times, xs, *, most: int = 2, min_cycles: float = 0.75, ma
 
 def resolve_representation(config, times, xs):
     """``config`` with ``time_frequencies="auto"`` replaced by the frequencies detected in the snapshots
-    (:func:`detect_frequencies`, possibly none) and ``"none"`` by ``()``, so the resolved config a fit returns
-    says exactly which features its network has."""
-    freqs = config.time_frequencies
-    if freqs == "auto":
+    (:func:`detect_frequencies`, possibly none), so the resolved config a fit returns says exactly which features
+    its network has."""
+    if config.time_frequencies == "auto":
         return config.replace(time_frequencies=detect_frequencies(times, xs))
-    if freqs == "none":
-        return config.replace(time_frequencies=())
     return config
