@@ -23,7 +23,7 @@ test: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check amphys tests benchmarks
+	$(VENV)/bin/ruff check amphys tests benchmarks docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""Benchmark ``barenblatt`` (SPEC §8), the same as ``amphys bench barenblatt``.
+"""Benchmark ``barenblatt`` (docs/benchmarks.md), the same as ``amphys bench barenblatt``.
 
     python benchmarks/barenblatt.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

@@ -1,4 +1,4 @@
-"""Benchmark ``fp-double-well`` (SPEC §8), the same as ``amphys bench fp-double-well``.
+"""Benchmark ``fp-double-well`` (docs/benchmarks.md), the same as ``amphys bench fp-double-well``.
 
     python benchmarks/fp_double_well.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

@@ -1,4 +1,4 @@
-"""Benchmark ``hydrogen`` (SPEC §8), the same as ``amphys bench hydrogen``.
+"""Benchmark ``hydrogen`` (docs/benchmarks.md), the same as ``amphys bench hydrogen``.
 
     python benchmarks/hydrogen.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

@@ -1,4 +1,5 @@
-"""Speed of the numerical ground-truth solvers (SPEC §9): split-step Fourier against its FFT pair, PME and FP.
+"""Speed of the numerical ground-truth solvers (docs/benchmarks.md): split-step Fourier against its FFT pair, PME and
+FP.
 
     python benchmarks/numerics.py [--repeat 7] [--json]
 

@@ -1,4 +1,4 @@
-"""Benchmark ``ou`` (SPEC §8), the same as ``amphys bench ou``.
+"""Benchmark ``ou`` (docs/benchmarks.md), the same as ``amphys bench ou``.
 
     python benchmarks/ou.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

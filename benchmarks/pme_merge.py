@@ -1,4 +1,4 @@
-"""Benchmark ``pme-merge`` (SPEC §8), the same as ``amphys bench pme-merge``.
+"""Benchmark ``pme-merge`` (docs/benchmarks.md), the same as ``amphys bench pme-merge``.
 
     python benchmarks/pme_merge.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

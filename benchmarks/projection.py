@@ -1,11 +1,11 @@
-"""Gradient projection figures (SPEC §5.3, PHYSICS §3 item 5): the AM paper's hydrogen state, the 2-D vortex
+"""Gradient projection figures (docs/theory.md#gradient-projection): the AM paper's hydrogen state, the 2-D vortex
 control and rotational OU, with grid sizes, wall time and peak memory of each solve.
 
     python benchmarks/projection.py            # 32³ … 80³ for hydrogen (about a minute on 2 CPU cores)
     python benchmarks/projection.py --full     # adds 96³ and 120³ (several minutes, ~3 GB)
     python benchmarks/projection.py --json     # only the final JSON line
 
-The last line of stdout is one flat JSON object (SPEC §9).
+The last line of stdout is one flat JSON object (docs/benchmarks.md).
 """
 
 from __future__ import annotations

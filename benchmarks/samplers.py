@@ -1,4 +1,4 @@
-"""Exact-sampler throughput on one core (SPEC §9): samples/s per system.
+"""Exact-sampler throughput on one core (docs/benchmarks.md): samples/s per system.
 
     python benchmarks/samplers.py [--n 1000000] [--repeat 5] [--json]
 

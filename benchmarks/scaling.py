@@ -1,4 +1,4 @@
-"""Data-parallel training: time per step with 1 and 2 processes, and agreement of the loss curves (SPEC §11).
+"""Data-parallel training: time per step with 1 and 2 processes, and agreement of the loss curves (docs/scaling.md).
 
     python benchmarks/scaling.py [--steps 300] [--hidden 256] [--depth 4] [--batch-size 1024] [--replicas 3]
 
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _bench_script import network_parser
 
 WINDOW = 50
 
@@ -92,11 +93,8 @@ def _step_ms(wall) -> float:
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = network_parser(__doc__)
     p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--depth", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--replicas", type=int, default=3)
     p.add_argument("--worker", nargs=3, metavar=("DATA", "OUT", "STREAM"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)

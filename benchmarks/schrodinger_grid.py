@@ -1,4 +1,4 @@
-"""Benchmark ``schrodinger-grid`` (SPEC §8), the same as ``amphys bench schrodinger-grid``.
+"""Benchmark ``schrodinger-grid`` (docs/benchmarks.md), the same as ``amphys bench schrodinger-grid``.
 
     python benchmarks/schrodinger_grid.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

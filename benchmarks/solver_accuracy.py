@@ -2,7 +2,7 @@
 
     python benchmarks/solver_accuracy.py [--steps 2000] [--systems barenblatt,ou-g,ou-m] [--modes ...] [--json]
 
-For each system (Barenblatt d=2 m=2 on [1, 2]; rotational OU "OU-G" of PHYSICS §5; the OU mixture "OU-M") and
+For each system (Barenblatt d=2 m=2 on [1, 2]; rotational OU "OU-G" of docs/benchmarks.md; the OU mixture "OU-M") and
 each setting — from snapshots only (11 snapshots x 2000 samples; samples between snapshots from the mixture of the
 two neighbours; 10% held out) with time_integral mc / quadrature / snapshots, and with a ground-truth sampler with
 mc / quadrature — one fit (64 x 3 network, batch 512, one CPU thread) is trained and the EMA model is scored every

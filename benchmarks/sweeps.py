@@ -1,4 +1,4 @@
-"""Benchmark ``sweeps`` (SPEC §8), the same as ``amphys bench sweeps``.
+"""Benchmark ``sweeps`` (docs/benchmarks.md), the same as ``amphys bench sweeps``.
 
     python benchmarks/sweeps.py [--quick | --full | --tiny] [-o DIR] [--seed N]
 """

@@ -1,4 +1,4 @@
-"""Throughput of an Action Matching training step against a plain regression step (SPEC §9).
+"""Throughput of an Action Matching training step against a plain regression step (docs/benchmarks.md).
 
     python benchmarks/throughput.py [--hidden 256] [--depth 4] [--batch-size 1024] [--repeat 40]
                                     [--threads 1] [--device auto] [--json]
@@ -14,12 +14,12 @@ the AM step per second), plus the settings.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
 
 import numpy as np
+from _bench_script import network_parser
 
 
 def _sync(device):
@@ -30,10 +30,7 @@ def _sync(device):
 
 
 def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hidden", type=int, default=256)
-    p.add_argument("--depth", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=1024)
+    p = network_parser(__doc__)
     p.add_argument("--dim", type=int, default=2)
     p.add_argument("--repeat", type=int, default=40)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: per-core figure)")

@@ -11,9 +11,9 @@ HEADER = """# Benchmarks
 
 Every figure on this page was measured by the command printed beside it, on the machine and date stated there.
 Unless a section says otherwise the machine is the project's 2-core development VM (no GPU), shared with other
-jobs while the figures were taken, so absolute times are noisy; targets are stated as ratios measured in one run
-(SPEC §9). No GPU machine was lent to the tasks that produced these figures, so every `--full` (GPU-scale) entry
-is marked as not run.
+jobs while the figures were taken, so absolute times are noisy; targets are stated as ratios measured in one run.
+No GPU machine was lent to the tasks that produced these figures, so every `--full` (GPU-scale) entry is marked as
+not run.
 
 Sections: """
 

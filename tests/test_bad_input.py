@@ -1,6 +1,7 @@
-"""Bad-input suite (issue 8, SPEC §4.2, §7): every wrong input gets an amphys error that names the argument or
-file, what was expected and what came; the CLI exits non-zero with one line (no traceback unless --debug); no
-input file is ever modified (every file of the fixture folder is hashed before and after each case).
+"""Bad-input suite (docs/theory.md#data-schema, docs/api.md, docs/cli.md): every wrong input gets an amphys error
+that names the argument or file, what was expected and what came; the CLI exits non-zero with one line (no
+traceback unless --debug); no input file is ever modified (every file of the fixture folder is hashed before and
+after each case).
 
 The cases are in ``tests/_bad_input_cases.py`` (:data:`CASES`), which is also the source of the table in
 ``docs/reliability.md`` (``python docs/gen_reliability.py``); ``test_reliability_page_lists_every_case`` fails when

@@ -1,4 +1,5 @@
-"""``amphys bench`` and :mod:`amphys.bench` (SPEC §8): names, one tiny benchmark end to end, the oracle floor."""
+"""``amphys bench`` and :mod:`amphys.bench` (docs/benchmarks.md): names, one tiny benchmark end to end, the oracle
+floor."""
 
 import json
 

@@ -45,17 +45,15 @@ def _params(path):
     return state["model"], state["history"]
 
 
-def test_sigkill_then_resume_equals_uninterrupted_run(data_file, tmp_path):
-    killed = tmp_path / "killed.pt"
-    ckpt = Path(f"{killed}.ckpt")
-    proc = subprocess.Popen(_amphys("fit", data_file, "-o", killed, *FIT), env=ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def _kill_when(proc: subprocess.Popen, ready, *, timeout: float, what: str) -> None:
+    """SIGKILL ``proc`` as soon as ``ready()`` holds (polled every millisecond); fails when the process ends first
+    or ``timeout`` seconds pass. The process is reaped in any case."""
     try:
-        deadline = time.monotonic() + 120
-        while not ckpt.exists():  # the first checkpoint appears after EVERY steps
-            assert proc.poll() is None, "fit ended before its first checkpoint"
-            assert time.monotonic() < deadline, "no checkpoint after 120 s"
-            time.sleep(0.005)
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert proc.poll() is None, f"the process ended before {what}"
+            assert time.monotonic() < deadline, f"no {what} after {timeout:g} s"
+            time.sleep(0.001)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -63,6 +61,14 @@ def test_sigkill_then_resume_equals_uninterrupted_run(data_file, tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_then_resume_equals_uninterrupted_run(data_file, tmp_path):
+    killed = tmp_path / "killed.pt"
+    ckpt = Path(f"{killed}.ckpt")
+    proc = subprocess.Popen(_amphys("fit", data_file, "-o", killed, *FIT), env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _kill_when(proc, ckpt.exists, timeout=120, what="the first checkpoint")  # written after EVERY steps
     assert not killed.exists()  # the model is written only at the end
     state = load_checkpoint(ckpt)  # whatever moment the kill came, the checkpoint on disk is complete
     step = int(state["step"])
@@ -107,25 +113,16 @@ atomic_torch_save({"format": "new", "x": torch.zeros(25_000_000)}, sys.argv[1]) 
 
 def test_kill_during_a_write_leaves_the_previous_file(tmp_path):
     target = tmp_path / "state.ckpt"
+    def half_written():  # the temporary file (atomic_path: .NAME.XXXX.tmp.SUFFIX) holds part of the new content
+        tmp = [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+        return bool(tmp) and tmp[0].stat().st_size > 1_000_000
+
     with subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], env=ENV, stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, text=True) as proc:
-        try:
-            assert proc.stdout.readline().strip() == "ready"
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-            deadline = time.monotonic() + 60
-            while True:  # kill once the temporary file holds part of the new content
-                tmp = [p for p in tmp_path.iterdir() if ".tmp" in p.name]  # atomic_path: .NAME.XXXX.tmp.SUFFIX
-                if tmp and tmp[0].stat().st_size > 1_000_000:
-                    break
-                assert proc.poll() is None and time.monotonic() < deadline, "the write finished before the kill"
-                time.sleep(0.001)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    assert proc.returncode == -signal.SIGKILL
+        assert proc.stdout.readline().strip() == "ready"
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        _kill_when(proc, half_written, timeout=60, what="a half-written file (the write finished first)")
     state = torch.load(target, weights_only=True)
     assert state["format"] == "old" and state["x"].shape == (3,)
 

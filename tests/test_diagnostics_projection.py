@@ -1,4 +1,5 @@
-"""Gradient projection (SPEC §5.3): rotational OU closed form, vortex control, paper hydrogen state, rotation."""
+"""Gradient projection (docs/theory.md#gradient-projection): rotational OU closed form, vortex control, paper hydrogen
+state, rotation."""
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ from amphys.diagnostics import am_target, project_gradient
 from amphys.errors import InputError
 
 OU_G = dict(drift=[[0.5, -2.0], [2.0, 0.5]], diffusion=[[0.5, 0.0], [0.0, 0.05]], mean0=[3.0, 0.0], cov0=0.1,
-            t_span=(0.0, 2.0))  # PHYSICS §5, OU-G: the probability-flow field is not a gradient
+            t_span=(0.0, 2.0))  # OU-G (docs/benchmarks.md): the probability-flow field is not a gradient
 
 
 def test_projection_of_rotational_ou_converges_to_the_closed_form():
@@ -41,8 +42,8 @@ def test_projection_of_rotational_ou_converges_to_the_closed_form():
 
 
 def test_vortex_control_figure():
-    # PHYSICS §3: E|v_B|² = 0.5 and E|∇s*|² ∈ [0.381, 0.396] (primal/dual bracket); the density rotates
-    # rigidly, so the figures do not depend on t. Measured 0.38899 (64²) … 0.38901 (512²).
+    # docs/theory.md#the-am-target: E|v_B|² = 0.5 and E|∇s*|² ∈ [0.381, 0.396] (primal/dual bracket); the density
+    # rotates rigidly, so the figures do not depend on t. Measured 0.38899 (64²) … 0.38901 (512²).
     system = amphys.systems.get("harmonic", dim=2, state="vortex")
     for t in (0.3, 2.0):
         proj = project_gradient(system, t, n_grid=128)
@@ -53,8 +54,8 @@ def test_vortex_control_figure():
 
 
 def test_paper_hydrogen_state_figures_on_a_coarse_grid():
-    # PHYSICS §3 item 5: E|∇s*|² = 0.01541; E|v_B|² = 0.02511 by converged quadrature (PHYSICS rounds it to
-    # 0.0250). At 32³ on [−32, 32]³ the grid values are within 0.1% and 0.6% (docs/bench/projection.md).
+    # docs/theory.md#schrodinger: E|∇s*|² = 0.01541; E|v_B|² = 0.02511 by converged quadrature (an earlier reference
+    # rounds it to 0.0250). At 32³ on [−32, 32]³ the grid values are within 0.1% and 0.6% (docs/bench/projection.md).
     system = amphys.systems.get("hydrogen", state="paper")
     proj = project_gradient(system, 0.0, n_grid=32, box=(-32, 32))
     np.testing.assert_allclose(proj.kinetic_energy, 0.01541, rtol=5e-3)

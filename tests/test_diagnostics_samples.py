@@ -1,4 +1,5 @@
-"""Sample-level metrics (SPEC §5.2) against closed forms, unbiasedness, blockwise = dense, bounded memory."""
+"""Sample-level metrics (docs/theory.md#field-and-sample-metrics) against closed forms, unbiasedness, blockwise =
+dense, bounded memory."""
 
 import tracemalloc
 

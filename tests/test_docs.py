@@ -5,16 +5,22 @@ How the guides are run
 ----------------------
 Every fenced ```` ```bash ```` and ```` ```python ```` block of the pages in ``PAGES`` is executed, in order, in one
 temporary folder per page, which holds a link ``data`` to the repository's ``data/`` (so commands read
-``data/measured_example.csv`` exactly as written). A block preceded by ``<!-- not-tested: REASON -->`` is
-skipped (installation commands); ```` ```text ```` blocks are output, not commands. ``amphys ...`` commands run
-in-process through ``amphys.cli.main.main`` (one torch import for the whole page) and must exit with status 0;
-other shell lines run with bash.
+``data/measured_example.csv`` exactly as written); systems a page registers are forgotten afterwards. A block
+preceded by ``<!-- not-tested: REASON -->`` is skipped (installation commands); ```` ```text ```` blocks are output,
+not commands. ``amphys ...`` commands run in-process through ``amphys.cli.main.main`` (one torch import for the
+whole page) and must exit with status 0; other shell lines run with bash.
 
 Fast mode: training budgets are cut so that the whole file runs in about a minute. ``--steps N`` becomes
 ``--steps 10`` and ``amphys fit``/``amphys validate`` get ``--hidden 16 --depth 2 --batch-size 128`` (replacing
 the documented values); in Python, ``steps=N`` becomes ``steps=10, hidden=16, depth=2, batch_size=128`` (replacing
 documented ``hidden=``, ``depth=``, ``batch_size=`` keywords). Set ``AMPHYS_DOCS_STEPS`` to run
 with another step count (e.g. the documented one, to reproduce the printed numbers).
+
+Links
+-----
+Every relative link of the pages in ``LINKED`` (all of ``docs/``, and the READMEs) points to a file that exists
+and, with ``#anchor``, to a heading of that page (GitHub's anchors); every ``docs/<page>.md#anchor`` cited in the
+code and the tests does too.
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ import re
 import shlex
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = ["getting-started.md", "guide-measured-data.md", "systems.md"]
+PAGES = ["getting-started.md", "guide-measured-data.md", "systems.md", "architecture.md"]
+#: pages whose links are checked: every page of docs/ (theory.md and architecture.md included) and the READMEs
+LINKED = sorted(p.relative_to(ROOT) for p in DOCS.glob("*.md")) + [Path("README.md"), Path("data/README.md")]
 STEPS = int(os.environ.get("AMPHYS_DOCS_STEPS", "10"))
 SMALL_NET = {"--hidden": "16", "--depth": "2", "--batch-size": "128"}
 TRAINING_COMMANDS = ("fit", "validate")
@@ -81,11 +90,12 @@ def fast_python(code: str) -> str:
     return re.sub(r"\bsteps=\d+", f"steps={STEPS}, hidden=16, depth=2, batch_size=128", code)
 
 
-def run_page(page: str, tmp_path: Path, capsys) -> None:
+def run_page(page: str, tmp_path: Path, capsys, namespace: dict | None = None) -> None:
+    """Run the blocks of ``page`` in ``tmp_path``; python blocks share ``namespace`` (the globals of a module)."""
     from amphys.cli.main import main
 
     (tmp_path / "data").symlink_to(ROOT / "data", target_is_directory=True)
-    namespace: dict = {"__name__": f"docs_{page}"}
+    namespace = {"__name__": f"docs_{page}"} if namespace is None else namespace
     ran = 0
     for lang, body, skip in blocks(page):
         if skip is not None:
@@ -112,9 +122,76 @@ def run_page(page: str, tmp_path: Path, capsys) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_as_written(page, tmp_path, monkeypatch, capsys):
+    import amphys.systems
+
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    run_page(page, tmp_path, capsys)
+    monkeypatch.setattr(amphys.systems, "_REGISTRY", dict(amphys.systems._REGISTRY))  # the example system goes
+    module = types.ModuleType("docs_" + page.removesuffix(".md").replace("-", "_"))  # dataclasses look it up
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    run_page(page, tmp_path, capsys, module.__dict__)
+
+
+# -- links ------------------------------------------------------------------------------------------------------
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+_CITED = re.compile(r"docs/([\w-]+\.md)#([\w-]+)")
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's anchors of the headings of a markdown page (lower case, punctuation dropped, spaces to hyphens,
+    ``-1``, ``-2`` for repeats); headings inside fenced blocks do not count."""
+    found, seen = set(), {}
+    for heading in re.findall(r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", page.read_text(), flags=re.S), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        found.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+def broken_links(page: Path) -> list[str]:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    bad = []
+    for target in _LINK.findall(text):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path) if path else page
+        if not linked.exists():
+            bad.append(f"{target} (no such file)")
+        elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+            bad.append(f"{target} (no heading #{anchor})")
+    return bad
+
+
+@pytest.mark.parametrize("page", LINKED, ids=str)
+def test_links_resolve(page):
+    assert not broken_links(ROOT / page), f"{page}: broken links {broken_links(ROOT / page)}"
+
+
+def test_cited_anchors_exist():
+    """A ``docs/<page>.md#<anchor>`` cited in a docstring or comment names a heading that exists."""
+    bad = []
+    for folder in ("amphys", "tests", "benchmarks", "docs"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for page, anchor in _CITED.findall(path.read_text()):
+                if not (DOCS / page).exists() or anchor not in anchors(DOCS / page):
+                    bad.append(f"{path.relative_to(ROOT)}: docs/{page}#{anchor}")
+    assert not bad, bad
+
+
+def test_cited_files_exist():
+    """A source file named in the documentation or in a docstring (``amphys/solver/loop.py``) exists."""
+    sources = [*DOCS.glob("*.md"), ROOT / "README.md", *(p for folder in ("amphys", "tests", "benchmarks", "docs")
+                                                        for p in (ROOT / folder).rglob("*.py"))]
+    bad = sorted({f"{path.relative_to(ROOT)}: {name}" for path in sources
+                  for name in re.findall(r"\bamphys/[\w/]+\.py\b", path.read_text()) if not (ROOT / name).exists()})
+    assert not bad, bad
+
+
+def test_link_check_sees_a_broken_link(tmp_path):
+    (tmp_path / "a.md").write_text("# Title\n\n## Two words\n\n[ok](#two-words) [bad](#three) [file](b.md)\n")
+    assert anchors(tmp_path / "a.md") == {"title", "two-words"}
+    assert broken_links(tmp_path / "a.md") == ["#three (no heading #three)", "b.md (no such file)"]
 
 
 def test_measured_example_goes_through_fit_and_evaluate(tmp_path, monkeypatch, capsys):

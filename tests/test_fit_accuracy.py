@@ -1,5 +1,6 @@
-"""Short fits recover known fields (SPEC §2, PHYSICS §5): Barenblatt, OU mixture, rotational OU (AM target, not the
-physical velocity), entropic AM (the SDE drift), unbalanced AM (a constant growth rate).
+"""Short fits recover known fields (docs/theory.md#the-action-matching-loss, docs/benchmarks.md): Barenblatt, OU
+mixture, rotational OU (AM target, not the physical velocity), entropic AM (the SDE drift), unbalanced AM (a
+constant growth rate).
 
 Small networks (64 x 3) and 0.6k–1.5k steps: each fit takes seconds to ~20 s on one core. The error measure is the
 q-weighted relative error Σ_t E_q‖v − v*‖² / Σ_t E_q‖v*‖² over 11 times on fresh exact samples (3000 per time);
@@ -31,7 +32,8 @@ def test_barenblatt_2d_with_a_ground_truth_sampler():
     assert model.config.x_source == "sampler"
     err = relative_error(model.velocity, system.am_velocity, system, np.linspace(1.0, 2.0, 11))
     assert err < 0.10
-    # the loss plateau is −K* (PHYSICS §4.7): K* = ½∫E|βx/t|² dt, within the noise of the last steps
+    # the loss plateau is −K* (docs/theory.md#the-action-matching-loss): K* = ½∫E|βx/t|² dt, within the noise of
+    # the last steps
     loss = model.history["loss"].values[-200:]
     t = np.linspace(1.0, 2.0, 201)
     k_star = 0.5 * np.trapezoid(0.25 ** 2 * np.array([system.second_moment(tt) for tt in t]) / t ** 2, t)
@@ -58,7 +60,7 @@ def test_ou_mixture_2d():
 
 
 def test_rotational_ou_learns_the_am_target_not_the_physical_velocity():
-    """OU-G (PHYSICS §5): non-symmetric drift, anisotropic diffusion. The probability-flow velocity is not a
+    """OU-G (docs/benchmarks.md): non-symmetric drift, anisotropic diffusion. The probability-flow velocity is not a
     gradient; AM must learn the Lyapunov field v* = μ̇ + S(x − μ). Quadrature nodes: the OU sampler caches its
     Gaussian state per time."""
     system = amphys.systems.get("ou", drift=[[0.5, -2.0], [2.0, 0.5]], diffusion=[[0.5, 0.0], [0.0, 0.05]],

@@ -1,4 +1,5 @@
-"""Import of measured data (SPEC §4.2): every format, the guessing rules, and every malformed-input case.
+"""Import of measured data (docs/guide-measured-data.md): every format, the guessing rules, and every malformed-input
+case.
 
 Each malformed case checks that the error names the file, the column (or array) and, where useful, the line,
 and that it states a fix.
@@ -210,17 +211,24 @@ def test_npz_malformed_input(tmp_path, arrays, options, match):
     assert str(path) in str(info.value)
 
 
-def test_npz_object_empty_and_corrupt(tmp_path):
+def test_npz_object_array(tmp_path):
     path = tmp_path / "obj.npz"
     np.savez(path, time=np.array([0, 0, 1, 1.0]), x=np.array([[1], "a", None, 2.0], dtype=object))
     with pytest.raises(FileFormatError, match=r"array 'x' is not numeric \(an object array\)"):
         amphys.io.read(path)
-    (tmp_path / "empty.npz").write_bytes(b"")
+
+
+@pytest.mark.parametrize("empty, corrupt, content, match", [
+    ("empty.npz", "bad.npz", b"not a zip file at all", r"not a readable .npz file.*numpy.savez"),
+    ("empty.h5", "bad.nc", b"\x89HDF garbage", r"not a readable HDF5/NetCDF file"),
+])
+def test_empty_and_corrupt_binary_files(tmp_path, empty, corrupt, content, match):
+    (tmp_path / empty).write_bytes(b"")
     with pytest.raises(FileFormatError, match=r"file is empty"):
-        amphys.io.read(tmp_path / "empty.npz")
-    (tmp_path / "bad.npz").write_bytes(b"not a zip file at all")
-    with pytest.raises(FileFormatError, match=r"not a readable .npz file.*numpy.savez"):
-        amphys.io.read(tmp_path / "bad.npz")
+        amphys.io.read(tmp_path / empty)
+    (tmp_path / corrupt).write_bytes(content)
+    with pytest.raises(FileFormatError, match=match):
+        amphys.io.read(tmp_path / corrupt)
 
 
 # -- NetCDF / HDF5 --------------------------------------------------------------------------------------------
@@ -272,15 +280,6 @@ def test_netcdf_malformed(tmp_path, options, match):
     ds.to_netcdf(path, engine="h5netcdf")
     with pytest.raises(InputError, match=match):
         amphys.io.read(path, **options)
-
-
-def test_netcdf_empty_and_corrupt(tmp_path):
-    (tmp_path / "empty.h5").write_bytes(b"")
-    with pytest.raises(FileFormatError, match=r"file is empty"):
-        amphys.io.read(tmp_path / "empty.h5")
-    (tmp_path / "bad.nc").write_bytes(b"\x89HDF garbage")
-    with pytest.raises(FileFormatError, match=r"not a readable HDF5/NetCDF file"):
-        amphys.io.read(tmp_path / "bad.nc")
 
 
 def test_unknown_suffix_and_missing_file(tmp_path):

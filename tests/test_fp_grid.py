@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
+from helpers import assert_sample_flux, grid_mean_rate, plane_waves, unresolved_messages
 from scipy import stats
 
 import amphys.systems
 from amphys.errors import InputError, UnknownNameError
 from amphys.systems.fp_grid import FokkerPlanckGrid
-from amphys.systems.grid import UnresolvedWarning
 
 D, X0, S0 = 0.5, 1.0, 0.3
 
 
 def ou_exact(t, x):
-    """dX = −X dt + √(2D) dW from N(X0, S0²): density, mean, variance (PHYSICS.md §2, A = 1)."""
+    """dX = −X dt + √(2D) dW from N(X0, S0²): density, mean, variance (docs/theory.md#fokker-planck, A = 1)."""
     mu = X0 * np.exp(-t)
     var = np.exp(-2 * t) * S0**2 + D * (1 - np.exp(-2 * t))
     return np.exp(-0.5 * (x - mu) ** 2 / var) / np.sqrt(2 * np.pi * var), mu, var
@@ -109,37 +108,25 @@ def test_mass_positivity_and_weak_continuity_2d():
     sys = FokkerPlanckGrid(dim=2, n_grid=48, dt=1e-3, t_span=(0.0, 0.5), n_frames=6)
     assert sys.mass_drift < 1e-12
     assert min(f.min() for f in sys.frames) >= 0.0
-    t, d = 0.23, 1e-3
+    t = 0.23
     f = sys.fields(t)
-    X = f.grid.mesh()
-    rng = np.random.default_rng(1)
     pts = sys.sample(t, 100_000, rng=2)
     v = sys.velocity(t, pts)
-    for _ in range(3):
-        w, b = rng.normal(size=2) * 1.5, rng.uniform(0, 2 * np.pi)
-        phi = lambda s, w=w, b=b: np.sum(sys.fields(s).q * np.cos(w[0] * X[0] + w[1] * X[1] + b)) * f.grid.cell_volume
-        lhs = (phi(t + d) - phi(t - d)) / (2 * d)
+    for w, b in plane_waves(np.random.default_rng(1), 3, d=2, scale=1.5):
+        lhs = grid_mean_rate(sys, t, 1e-3, w, b)
         rhs = 0.0
         for a, (g, J) in enumerate(f.flux):  # ∫ J·∇φ on the face grids
             F = g.mesh()
             rhs += np.sum(J * -np.sin(w[0] * F[0] + w[1] * F[1] + b) * w[a]) * g.cell_volume
         # implicit Euler: the step's slope uses the flux of its end state, O(Δt) = 1e-3 relative
         np.testing.assert_allclose(rhs, lhs, rtol=1e-2, atol=1e-4)
-        terms = -np.sin(pts @ w + b) * (v @ w)
-        assert abs(terms.mean() - lhs) < 5 * terms.std() / np.sqrt(len(terms)) + 1e-2 * abs(lhs)
-
-
-def _messages(make):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        make()
-    return " | ".join(str(w.message) for w in caught if w.category is UnresolvedWarning)
+        assert_sample_flux(pts, v, w, b, lhs, rtol=1e-2)
 
 
 def test_unresolved_warnings():
-    assert "wall cells" in _messages(lambda: FokkerPlanckGrid(box=1.2, n_grid=100, dt=1e-3).frames)
-    assert "dt = 0.1" in _messages(lambda: FokkerPlanckGrid(dt=0.1, n_frames=2))
-    assert _messages(lambda: FokkerPlanckGrid().frames) == ""
+    assert "wall cells" in unresolved_messages(lambda: FokkerPlanckGrid(box=1.2, n_grid=100, dt=1e-3).frames)
+    assert "dt = 0.1" in unresolved_messages(lambda: FokkerPlanckGrid(dt=0.1, n_frames=2))
+    assert unresolved_messages(lambda: FokkerPlanckGrid().frames) == ""
 
 
 def test_bad_input():

@@ -1,4 +1,4 @@
-"""Grid helper (amphys/systems/_grid.py): grids, multilinear interpolation, time brackets, exact grid sampling."""
+"""Grid helpers (amphys/systems/grid/): grids, multilinear interpolation, time brackets, exact grid sampling."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from amphys.systems.grid import make_grid
 from amphys.systems.pme_grid import PorousMediumGrid
 
 
-# -- Barenblatt closed form (PHYSICS.md §1), written out here on purpose ------------------------------------------
+# -- Barenblatt closed form (docs/theory.md#porous-medium), written out here on purpose --------------------------------
 def barenblatt(x, tau, m, mass=1.0):
     d = x.shape[1]
     alpha = d / (d * (m - 1) + 2)

@@ -134,8 +134,8 @@ def unit_fit():
     ],
 )
 def test_fit_velocity_scales_with_units(unit_fit, sx, st, b, rtol):
-    """Invariance (SPEC §6 f): rescaled and shifted data give the same flow, v_phys(st·t, sx·x + b) =
-    (sx/st) v_unit(t, x), with no tuning by the user.
+    """Invariance (docs/theory.md#verification-identities, item 9): rescaled and shifted data give the same flow,
+    v_phys(st·t, sx·x + b) = (sx/st) v_unit(t, x), with no tuning by the user.
 
     The model normalises t by the time span and x by the data mean and spread, so both fits see the same
     normalised data and, in float64, follow the same optimisation path. With powers of two the normalised data

@@ -1,12 +1,13 @@
-"""Split-step Fourier Schrödinger system (amphys/systems/schrodinger_grid.py) against closed forms (PHYSICS.md §3)."""
+"""Split-step Fourier Schrödinger system (amphys/systems/schrodinger_grid.py) against closed forms
+(docs/theory.md#schrodinger)."""
 
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
+from helpers import assert_sample_flux, grid_mean_rate, plane_waves, unresolved_messages
 
 import amphys.systems
 from amphys.errors import InputError, UnknownNameError
@@ -14,7 +15,7 @@ from amphys.systems.grid import UnresolvedWarning
 from amphys.systems.schrodinger_grid import SchrodingerGrid
 
 
-# -- closed forms (PHYSICS.md §3, items 1 and 2), ħ = m = 1 ----------------------------------------------------
+# -- closed forms (docs/theory.md#schrodinger), ħ = m = 1 --------------------------------------------------------------
 def squeezed(t, x, X0, P0, s0, omega=1.0):
     """Density and velocity of the Gaussian state ψ₀ = N(X0, s0²) e^{iP0x} in V = ½ω²x² (1D)."""
     xc = X0 * np.cos(omega * t) + P0 / omega * np.sin(omega * t)
@@ -128,7 +129,7 @@ def test_ground_state_by_imaginary_time():
 def test_weak_continuity_and_mass_default_double_well():
     sys = SchrodingerGrid(t_span=(0.0, 1.0), n_frames=11)
     assert sys.velocity_is_gradient  # product state in a separable potential: no vortices
-    t, dt = 0.63, 1e-3
+    t = 0.63
     f = sys.fields(t)
     g = f.grid
     np.testing.assert_allclose(np.sum(f.q) * g.cell_volume, 1.0, rtol=1e-12)  # normalised interpolant
@@ -136,16 +137,13 @@ def test_weak_continuity_and_mass_default_double_well():
     pts = sys.sample(t, 100_000, rng=rng)
     v = sys.velocity(t, pts)
     X = g.mesh()
-    for _ in range(3):
-        w, b = rng.normal(size=2) * 1.5, rng.uniform(0, 2 * np.pi)
-        phi = lambda t_, w=w, b=b: np.sum(sys.fields(t_).q * np.cos(w[0] * X[0] + w[1] * X[1] + b)) * g.cell_volume
-        lhs = (phi(t + dt) - phi(t - dt)) / (2 * dt)  # O(dt²) ~ 1e-6
+    for w, b in plane_waves(rng, 3, d=2, scale=1.5):
+        lhs = grid_mean_rate(sys, t, 1e-3, w, b)  # O(dt²) ~ 1e-6
         grad = -np.sin(w[0] * X[0] + w[1] * X[1] + b)
         rhs = np.sum((f.flux[..., 0] * w[0] + f.flux[..., 1] * w[1]) * grad) * g.cell_volume
         np.testing.assert_allclose(rhs, lhs, atol=1e-5 * (1 + abs(lhs)))
-        # the same with samples and the interpolated velocity: Monte Carlo error, 5 standard errors
-        terms = -np.sin(pts @ w + b) * (v @ w)
-        assert abs(terms.mean() - lhs) < 5 * terms.std() / np.sqrt(len(terms)) + 1e-3 * abs(lhs)
+        # the same with samples and the interpolated velocity
+        assert_sample_flux(pts, v, w, b, lhs, rtol=1e-3)
     assert sys.masked_mass_fraction < 1e-6  # the velocity is masked only on negligible mass
 
 
@@ -163,22 +161,14 @@ def test_vortex_state_is_not_gradient():
 
 
 # -- warnings and bad input -------------------------------------------------------------------------------------
-def _messages(make):
-    """Texts of the UnresolvedWarnings raised by ``make()`` (an unresolved run often raises several)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        make()
-    return " | ".join(str(w.message) for w in caught if w.category is UnresolvedWarning)
-
-
 def test_unresolved_warnings():
-    assert "box faces" in _messages(
+    assert "box faces" in unresolved_messages(
         lambda: SchrodingerGrid(dim=1, potential="harmonic", box=3.0, t_span=(0, 1), n_frames=2).frames)
-    assert "Nyquist" in _messages(
+    assert "Nyquist" in unresolved_messages(
         lambda: SchrodingerGrid(dim=1, potential="harmonic", n_grid=16, box=9.0, t_span=(0, 1), n_frames=2).frames)
     with pytest.warns(UnresolvedWarning, match="potential phase"):
         SchrodingerGrid(dim=2, dt=0.05, t_span=(0, 1))
-    assert _messages(lambda: SchrodingerGrid(dim=1, t_span=(0, 1), n_frames=2).frames) == ""  # resolved
+    assert unresolved_messages(lambda: SchrodingerGrid(dim=1, t_span=(0, 1), n_frames=2).frames) == ""  # resolved
 
 
 def test_bad_input():

@@ -77,6 +77,80 @@ def test_bad_value_of_every_parameter_is_named(name):
         assert "\n" not in message and field in message, (field, message)
 
 
+# Specific rules of each system's parameters (ranges, shapes, symmetry, states), each bad value with a pattern its
+# one-line message must contain; the test above covers the generic case (a value of the wrong kind) for all.
+BAD_VALUES = {
+    "barenblatt": [
+        ({"dim": 0}, "dim"), ({"dim": 1.5}, "dim"), ({"dim": True}, "dim"), ({"dim": "2"}, "dim"),
+        ({"m": float("nan")}, "m"), ({"m": float("inf")}, "m"), ({"m": "two"}, "m"),
+        ({"mass": 0.0}, "mass"), ({"mass": -1.0}, "mass"),
+        ({"t_span": (0.0, 1.0)}, "t_span"), ({"t_span": (-1.0, 1.0)}, "t_span"),
+        ({"t_span": (2.0, 1.0)}, "t_span"),
+    ],
+    "ou": [
+        ({"cov0": [[1.0, 2.0], [2.0, 1.0]]}, "cov0"),             # not positive definite
+        ({"cov0": [[1.0, 0.5], [0.0, 1.0]]}, "cov0"),             # not symmetric
+        ({"cov0": -1.0}, "cov0"),
+        ({"diffusion": [[1.0, 0.3], [0.0, 1.0]]}, "diffusion"),   # not symmetric
+        ({"diffusion": -0.5}, "diffusion"),
+        ({"drift": [[1.0, 0.0], [0.0, 1.0]], "mean0": [0.0, 0.0, 0.0]}, "mean0"),
+        ({"drift": [[1.0, 0.0, 0.0]]}, "drift"),
+        ({"drift": 1.0, "dim": 2, "cov0": np.eye(3)}, "cov0"),
+        ({"dim": 0}, "dim"), ({"dim": 1.5}, "dim"),
+        ({"drift": float("nan")}, "drift"),
+        ({"t_span": (1.0, 1.0)}, "t_span"),
+    ],
+    "ou-mixture": [
+        ({"diffusion": [[1.0, 0.0], [0.0, 0.5]]}, "diffusion"),
+        ({"diffusion": -1.0}, "diffusion"),
+        ({"weights": [1.0] * 7 + [-1.0]}, "weights"),
+        ({"weights": [0.0] * 8}, "weights"),
+        ({"weights": [1.0, 1.0]}, "weights"),
+        ({"means": [1.0, 2.0]}, "means"),
+        ({"means": [[0.0, 0.0]], "covs": [[1.0, 2.0], [2.0, 1.0]]}, "covs"),
+        ({"means": [[0.0, 0.0]], "covs": np.ones((2, 3, 3))}, "covs"),
+        ({"means": [[0.0, 0.0], [1.0, 1.0]], "covs": [1.0, -1.0]}, "covs"),
+        ({"drift": np.eye(3)}, "drift"),
+        ({"t_span": (1.0, 0.0)}, "t_span"),
+    ],
+    "hydrogen": [
+        ({"bohr_radius": 0.0}, "bohr_radius"),
+        ({"bohr_radius": -1.0}, "bohr_radius"),
+        ({"bohr_radius": np.inf}, "bohr_radius"),
+        ({"relative_phase": np.nan}, "relative_phase"),
+        ({"relative_phase": "pi"}, "relative_phase"),
+        ({"t_span": (2.0, 1.0)}, "t_span"),
+    ],
+    "harmonic": [
+        ({"state": "thermal"}, "known: coherent, squeezed, superposition, vortex"),
+        ({"state": "vortex", "dim": 3}, "pass dim=2"),
+        ({"state": "vortex"}, "pass dim=2"),
+        ({"dim": 4}, "1, 2 or 3"),
+        ({"dim": True}, "1, 2 or 3"),
+        ({"state": "squeezed", "squeeze": 0.0}, "squeeze"),
+        ({"state": "squeezed", "squeeze": -1.0}, "squeeze"),
+        ({"state": "coherent", "squeeze": 0.5}, "only of 'squeezed'"),
+        ({"state": "superposition", "x0": 1.0}, "x0: not a parameter of state 'superposition'"),
+        ({"state": "vortex", "dim": 2, "coefficients": [1, 1]}, "coefficients"),
+        ({"state": "superposition", "coefficients": [0, 0]}, "not all zero"),
+        ({"state": "superposition", "coefficients": [1, 1j]}, "real"),
+        ({"state": "superposition", "coefficients": [[1, 1]]}, "1-D"),
+        ({"state": "superposition", "coefficients": np.ones(30)}, "at most"),
+        ({"omega": 0.0}, "omega"),
+        ({"mass": -1.0}, "mass"),
+        ({"dim": 2, "x0": [1, 2, 3]}, "x0"),
+        ({"t_span": (1.0, 0.0)}, "t_span"),
+    ],
+}
+BAD = [(name, kwargs, match) for name, cases in BAD_VALUES.items() for kwargs, match in cases]
+
+
+@pytest.mark.parametrize("name, kwargs, match", BAD, ids=[f"{name}-{i}" for i, (name, _, _) in enumerate(BAD)])
+def test_bad_values_are_refused_with_the_rule(name, kwargs, match):
+    with pytest.raises(InputError, match=match):
+        systems.system_class(name)(**kwargs)
+
+
 @pytest.mark.parametrize("name, params", VARIANTS, ids=IDS)
 def test_protocol_checks_inputs_once_for_all(name, params):
     sys = systems.get(name, **params)

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from amphys.baselines._common import Normaliser
+from amphys.baselines._common import Normaliser, check_snapshots
 from amphys.solver import loop
+from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
-__all__ = ["TimeMLP", "build", "train_network", "TrainedNetwork"]
+__all__ = ["TimeMLP", "build", "train_network", "TrainedNetwork", "Fitting"]
 
 
 class TimeMLP(nn.Module):
@@ -123,3 +124,43 @@ class TrainedNetwork:
     def _tensor(self, a) -> torch.Tensor:
         p = next(self.model.parameters())
         return torch.as_tensor(np.asarray(a), dtype=p.dtype, device=p.device)
+
+
+@dataclasses.dataclass
+class Fitting:
+    """One baseline fit in the making, the steps both baselines share: the resolved ``config``, the checked
+    ``times`` and ``xs`` (user's units), their ``normaliser``, the snapshots ``ys`` and their times ``taus`` in
+    normalised units, and the training ``device`` and ``dtype``. :meth:`network` builds the network from the
+    config's seed; :meth:`train` trains it with :func:`train_network` and returns the result object."""
+
+    config: Any
+    times: np.ndarray
+    xs: list
+    normaliser: Normaliser
+    ys: list
+    taus: np.ndarray
+    device: torch.device
+    dtype: torch.dtype
+
+    @classmethod
+    def start(cls, config_cls, config, overrides: dict, times, xs) -> Fitting:
+        """Resolve ``config`` (an instance of ``config_cls`` or None) with ``overrides`` and check the data."""
+        cfg = config_cls.resolve(config, overrides)
+        times, xs = check_snapshots(times, xs)
+        norm = Normaliser.from_data(times, xs)
+        return cls(cfg, times, xs, norm, [norm.y(x) for x in xs], norm.tau(times), resolve_device(cfg.device),
+                   resolve_dtype(cfg.dtype))
+
+    @property
+    def dim(self) -> int:
+        return int(self.normaliser.mean.size)
+
+    def network(self, module_fn) -> nn.Module:
+        """``module_fn()`` with initial weights drawn from the config's seed, on the training device and dtype."""
+        return build(module_fn, self.config.seed, self.device, self.dtype)
+
+    def train(self, model: nn.Module, loss_fn, desc: str, result_cls, **fields):
+        """Train ``model`` on ``loss_fn`` and return ``result_cls`` (a :class:`TrainedNetwork`) with ``fields``."""
+        eval_model, history, status = train_network(model, loss_fn, self.config, desc)
+        return result_cls(self.config, status, history, self.times, eval_model, self.normaliser,
+                          x_first=self.xs[0].copy(), **fields)

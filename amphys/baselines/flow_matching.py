@@ -33,9 +33,8 @@ import torch
 from torch import nn
 
 from amphys._checks import check_count, check_points, check_time, check_times
-from amphys.baselines._common import BaseConfig, Normaliser, check_snapshots, draw_rows
-from amphys.baselines._nets import TimeMLP, TrainedNetwork, build, train_network
-from amphys.solver.device import resolve_device, resolve_dtype
+from amphys.baselines._common import BaseConfig, draw_rows
+from amphys.baselines._nets import Fitting, TimeMLP, TrainedNetwork
 from amphys.solver.fields import Choice, Integer, Number
 
 __all__ = ["CFMConfig", "FlowMatchingResult", "fit_flow_matching"]
@@ -158,14 +157,10 @@ def fit_flow_matching(times, xs, config: CFMConfig | None = None, **overrides) -
 
     Returns a :class:`FlowMatchingResult` with ``velocity``, ``push`` and ``generate``.
     """
-    cfg = CFMConfig.resolve(config, overrides)
-    times, xs = check_snapshots(times, xs)
-    norm = Normaliser.from_data(times, xs)
-    device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
-    model = build(lambda: VelocityNet(norm.mean.size, cfg), cfg.seed, device, dtype)
-    step_loss = FlowMatchingLoss(model, cfg, [norm.y(x) for x in xs], norm.tau(times), norm.std)
-    eval_model, history, status = train_network(model, step_loss, cfg, "flow matching")
-    return FlowMatchingResult(cfg, status, history, times, eval_model, norm, x_first=xs[0].copy())
+    run = Fitting.start(CFMConfig, config, overrides, times, xs)
+    model = run.network(lambda: VelocityNet(run.dim, run.config))
+    step_loss = FlowMatchingLoss(model, run.config, run.ys, run.taus, run.normaliser.std)
+    return run.train(model, step_loss, "flow matching", FlowMatchingResult)
 
 
 class FlowMatchingLoss:

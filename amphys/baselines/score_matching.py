@@ -48,10 +48,9 @@ from torch import nn
 
 from amphys._checks import check_count, check_points, check_time, check_times
 from amphys.baselines import _langevin
-from amphys.baselines._common import BaseConfig, Normaliser, check_snapshots, draw_rows
-from amphys.baselines._nets import TimeMLP, TrainedNetwork, build, train_network
+from amphys.baselines._common import BaseConfig, Normaliser, draw_rows
+from amphys.baselines._nets import Fitting, TimeMLP, TrainedNetwork
 from amphys.errors import InputError, unknown_name
-from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.fields import Choice, Flag, Integer, Number
 
 __all__ = ["SMConfig", "ScoreMatchingResult", "fit_score_matching", "SAMPLER_FIELDS"]
@@ -225,16 +224,12 @@ def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -
 
     Returns a :class:`ScoreMatchingResult` with ``score`` and ``generate``.
     """
-    cfg = SMConfig.resolve(config, overrides)
-    times, xs = check_snapshots(times, xs)
-    norm = Normaliser.from_data(times, xs)
-    ys = [norm.y(x) for x in xs]
-    sigmas = _langevin.sigma_ladder(cfg, ys)
-    device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
-    model = build(lambda: ScoreNet(norm.mean.size, cfg, sigmas), cfg.seed, device, dtype)
-    step_loss = ScoreMatchingLoss(model, cfg, ys, norm.tau(times), sigmas)
-    eval_model, history, status = train_network(model, step_loss, cfg, f"score matching ({cfg.objective})")
-    return ScoreMatchingResult(cfg, status, history, times, eval_model, norm, x_first=xs[0].copy(), sigmas=sigmas)
+    run = Fitting.start(SMConfig, config, overrides, times, xs)
+    cfg = run.config
+    sigmas = _langevin.sigma_ladder(cfg, run.ys)
+    model = run.network(lambda: ScoreNet(run.dim, cfg, sigmas))
+    step_loss = ScoreMatchingLoss(model, cfg, run.ys, run.taus, sigmas)
+    return run.train(model, step_loss, f"score matching ({cfg.objective})", ScoreMatchingResult, sigmas=sigmas)
 
 
 class ScoreMatchingLoss:

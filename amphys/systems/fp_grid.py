@@ -46,7 +46,7 @@ from amphys.systems.base import dimension, param
 from amphys.systems.grid.initial import check_initial_values, describe_initial, initial_values
 from amphys.systems.grid.mesh import make_grid
 from amphys.systems.grid.potentials import potential_on, resolve_potential
-from amphys.systems.grid.system import GridSystem, check_frames, frame_steps
+from amphys.systems.grid.system import GridSystem, SolveRecord, check_frames, frame_steps
 from amphys.systems.grid.unresolved import warn
 
 __all__ = ["FokkerPlanckGrid", "bernoulli"]
@@ -219,15 +219,8 @@ class FokkerPlanckGrid(GridSystem):
                  "the walls, not the potential, confine the density; enlarge box")
         return frames
 
-    @property
-    def mass_drift(self) -> float:
-        """Largest |mass − 1| over the checkpoints (round-off of the sparse solves)."""
-        return self._recorded("mass_drift")
-
-    @property
-    def edge_ratio(self) -> float:
-        """Largest q on the wall cells relative to max q, over the checkpoints."""
-        return self._recorded("edge_ratio")
+    mass_drift = SolveRecord("Largest |mass − 1| over the checkpoints (round-off of the sparse solves).")
+    edge_ratio = SolveRecord("Largest q on the wall cells relative to max q, over the checkpoints.")
 
     def _advance(self, state, t0, t1):
         n = int(np.floor((t1 - t0) / self.dt + 1e-9))

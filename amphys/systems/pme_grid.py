@@ -50,7 +50,7 @@ from amphys.systems.barenblatt import porous_exponent
 from amphys.systems.base import dimension, param
 from amphys.systems.grid.initial import check_initial_values, describe_initial, initial_values
 from amphys.systems.grid.mesh import make_grid
-from amphys.systems.grid.system import GridSystem, check_frames
+from amphys.systems.grid.system import GridSystem, SolveRecord, check_frames
 
 __all__ = ["PorousMediumGrid", "barenblatt_profile"]
 
@@ -195,10 +195,7 @@ class PorousMediumGrid(GridSystem):
         self.solve_steps = self.n_steps
         return frames
 
-    @property
-    def mass_drift(self) -> float:
-        """Largest relative change of the mass over the checkpoints (round-off)."""
-        return self._recorded("mass_drift")
+    mass_drift = SolveRecord("Largest relative change of the mass over the checkpoints (round-off).")
 
     def _check_wall(self, rho: np.ndarray, t: float) -> None:
         wall = self.grid.boundary_max(rho)

@@ -50,7 +50,7 @@ from amphys.systems.base import dimension, param
 from amphys.systems.grid.initial import describe_initial, initial_values
 from amphys.systems.grid.mesh import make_grid
 from amphys.systems.grid.potentials import potential_on, resolve_potential
-from amphys.systems.grid.system import GridSystem, check_frames, frame_steps
+from amphys.systems.grid.system import GridSystem, SolveRecord, check_frames, frame_steps
 from amphys.systems.grid.unresolved import warn
 from amphys.systems.schrodinger.splitstep import SplitStep
 
@@ -214,15 +214,8 @@ class SchrodingerGrid(GridSystem):
             warn(f"schrodinger-grid: |ψ̂| at the Nyquist wavenumber reaches {alias:.2g} of its maximum "
                  f"(> {ALIAS_TOL:g}): aliasing; use more cells (n_grid)")
 
-    @property
-    def edge_ratio(self) -> float:
-        """Largest |ψ|² on the box faces relative to max |ψ|², over the checkpoints."""
-        return self._recorded("edge_ratio")
-
-    @property
-    def nyquist_ratio(self) -> float:
-        """Largest |ψ̂| on the Nyquist planes relative to max |ψ̂|, over the checkpoints."""
-        return self._recorded("nyquist_ratio")
+    edge_ratio = SolveRecord("Largest |ψ|² on the box faces relative to max |ψ|², over the checkpoints.")
+    nyquist_ratio = SolveRecord("Largest |ψ̂| on the Nyquist planes relative to max |ψ̂|, over the checkpoints.")
 
     @property
     def ground_energy(self) -> float:

@@ -31,7 +31,7 @@ from amphys.systems.grid.density import GridDensity
 from amphys.systems.grid.interpolate import interpolate
 from amphys.systems.grid.mesh import Grid
 
-__all__ = ["GridSystem", "GridFields", "check_frames", "frame_steps"]
+__all__ = ["GridSystem", "GridFields", "SolveRecord", "check_frames", "frame_steps"]
 
 _CACHE = 4
 
@@ -82,6 +82,26 @@ def frame_steps(t_span, n_frames: int, dt, default_dt: float) -> tuple[int, floa
     return steps, gap / steps
 
 
+class SolveRecord:
+    """A read-only number that the solve stores as ``self._<name>``, read after solving (first use solves):
+    ``mass_drift = SolveRecord("Largest |mass − 1| over the checkpoints.")`` in a grid system's class body."""
+
+    def __init__(self, doc: str):
+        self.__doc__ = doc
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        _ = obj.frames
+        return getattr(obj, f"_{self.name}")
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{self.name}: read-only, recorded by the solve")
+
+
 class GridSystem(System):
     """Abstract base of the grid systems. A final grid system declares ``dim``, ``t_span``, ``n_frames`` and
     ``density_threshold`` among its parameters, sets ``self.grid`` in ``_setup`` and writes ``_solve``,
@@ -126,11 +146,6 @@ class GridSystem(System):
         if getattr(self, "_masked", None) is None:
             self._masked = max(self._masked_fraction(self._density(s)) for s in self.frames)
         return self._masked
-
-    def _recorded(self, name: str):
-        """A number the solve records as ``self._<name>`` (solving first if needed)."""
-        _ = self.frames
-        return getattr(self, f"_{name}")
 
     def _density(self, state) -> np.ndarray:
         """Density values of a state (for diagnostics); subclasses may give a cheaper one than ``_fields``."""
