@@ -98,6 +98,22 @@ def test_detected_frequencies():
     assert detect_frequencies(t[:5], _gaussian_snapshots(t[:5], circle[:5], np.ones(5))) == ()  # too few times
 
 
+def test_trends_are_not_oscillations():
+    """Non-periodic moments over a short window — a mean and a spread relaxing exponentially, a cubic drift — are
+    fitted best at the slow end of the trial range, or as well by a quintic trend: no frequency (an earlier version
+    reported the slowest trial frequency, 1.5π here, for both). A circling packet with the same window and noise is
+    still found."""
+    t = np.linspace(0.0, 1.0, 21)
+    relax = np.stack([2 * np.exp(-2 * t), -np.exp(-2 * t)], axis=1)
+    assert detect_frequencies(t, _gaussian_snapshots(t, relax, np.sqrt(1 - 0.8 * np.exp(-4 * t)))) == ()
+    cubic = np.stack([2 * t ** 3, 0 * t], axis=1)
+    assert detect_frequencies(t, _gaussian_snapshots(t, cubic, np.ones_like(t))) == ()
+    w = 4 * np.pi   # two turns in the window
+    circle = np.stack([np.cos(w * t), np.sin(w * t)], axis=1)
+    (found,) = detect_frequencies(t, _gaussian_snapshots(t, circle, np.ones_like(t)))
+    assert found == pytest.approx(w, rel=0.03)
+
+
 def test_auto_resolves_in_the_fit_and_the_model_round_trips(tmp_path):
     """time_frequencies="auto" becomes the detected tuple in the config the fit returns (the coherent state
     oscillates at ω = 1); the saved model reloads with the same features and the same velocity."""

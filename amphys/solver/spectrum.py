@@ -79,12 +79,12 @@ def _best(base, t, y, rss_base, lo, hi, resolution):
     free = max(t.size - base.shape[1] - 4, 1) * y.shape[1]
     tol = max(0.2 * rss.min(), 3.0 * np.sqrt(2.0 * free))
     i = int(np.flatnonzero(rss <= rss.min() + tol)[-1])
-    if i <= 1:  # fits best at the slow end of the range: a trend, not an oscillation
-        return lo, 0.0
     while i > 0 and rss[i - 1] < rss[i]:   # down to the bottom of that valley
         i -= 1
     while i < grid.size - 1 and rss[i + 1] < rss[i]:
         i += 1
+    if i <= 1:  # fits best at the slow end of the range: a trend, not an oscillation
+        return lo, 0.0
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     g = (np.sqrt(5) - 1) / 2
     c, d = b - g * (b - a), a + g * (b - a)
@@ -103,7 +103,8 @@ def _best(base, t, y, rss_base, lo, hi, resolution):
 
 
 def detect_frequencies(times, xs, *, most: int = 2, min_cycles: float = 0.75, max_nyquist: float = 0.5,
-                       min_explained: float = 0.5, min_snr: float = 10.0) -> tuple[float, ...]:
+                       min_explained: float = 0.5, min_snr: float = 10.0,
+                       min_trend_excess: float = 1.5) -> tuple[float, ...]:
     """Angular frequencies of oscillation of the snapshots' moments (module docstring); ``()`` when none passes.
 
     ``times`` (K,) increasing, ``xs`` one (n_k, d) array (or row source supporting slicing) per time. Needs at
@@ -136,6 +137,12 @@ def detect_frequencies(times, xs, *, most: int = 2, min_cycles: float = 0.75, ma
         w, red = _best(base, t, y, rss_base, lo, hi, resolution)
         if red < min_explained * rss_base or red < min_snr * 4 * m:
             break  # too little explained, or noise
+        # a trend as flexible as the oscillation (4 more polynomial terms) must fit significantly worse: its excess
+        # residual over the oscillation's beyond ``min_trend_excess`` noise standard deviations (χ², unit noise)
+        poly = np.column_stack([base] + [tau ** k for k in range(2, 6)])
+        excess = _rss(poly, y) - (rss_base - red)
+        if excess < min_trend_excess * np.sqrt(2.0 * max(K - poly.shape[1], 1) * m):
+            break
         if any(min(abs(w - k * f) for k in (1, 2, 3, 4)) < resolution for f in found):
             break
         found.append(float(w))
