@@ -19,6 +19,9 @@ measured to hurt non-periodic flows (docs/benchmarks.md). So the frequencies com
    periods in the window and not be the slowest trial frequency (a slower variation is a trend, which τ already
    carries), and lie below
    ``max_nyquist`` times the Nyquist frequency π/Δt of the snapshot spacing (no frequency from sampling noise).
+   Last, a trend as flexible as the oscillation (four more polynomial terms, up to τ⁵) must fit worse by more than
+   ``min_trend_excess`` standard deviations of the noise: over one or two periods a smooth relaxation or drift can
+   look like a sinusoid, and only what no smooth trend explains is taken for an oscillation.
 4. A second frequency is searched with the first and its harmonics 2ω, 3ω in the base model, and kept only when
    it passes the same test and is not within one spectral resolution (2π/T) of a harmonic of the first.
 
