@@ -48,12 +48,16 @@ def check_name(name: str) -> str:
     return name
 
 
-def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None):
+def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command: str | None = None,
+        cases: tuple[str, ...] | None = None):
     """Run benchmark ``name`` at ``scale`` ("tiny" for tests, "quick", "full"); write its files into ``output``
-    (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`."""
+    (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`. ``cases``: only
+    these case keys (benchmark ``schrodinger`` only; default those of the scale)."""
     from amphys.bench._common import get_scale, limit_threads, write_outputs
 
     check_name(name)
+    if cases is not None and name != "schrodinger":
+        raise ValueError(f"benchmark {name!r} has no case selection (only 'schrodinger' takes cases)")
     sc = get_scale(scale)
     limit_threads(sc)
     folder = output or f"amphys-bench-{name}"
@@ -69,7 +73,7 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
     elif name == "schrodinger":
         from amphys.bench.schrodinger import run_schrodinger
 
-        out = run_schrodinger(sc, folder, seed=seed, command=command)
+        out = run_schrodinger(sc, folder, seed=seed, command=command, cases=cases)
     elif name == "hydrogen-protocol":
         from amphys.bench.protocol import run_protocol
 

@@ -32,6 +32,9 @@ def add_arguments(p):
     p.set_defaults(scale="quick")
     p.add_argument("-o", "--output", default=None, help="output folder (default ./amphys-bench-NAME)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the fits and the evaluation")
+    p.add_argument("--cases", default=None, metavar="KEY,...",
+                   help="only these cases, by key (benchmark schrodinger: paper, s2pz, coherent, squeezed, vortex, "
+                        "packet, sgrid); default: those of the scale")
 
 
 def run(args) -> int:
@@ -42,8 +45,9 @@ def run(args) -> int:
     from amphys import bench
 
     bench.check_name(args.name)
-    out = bench.run(args.name, args.scale, args.output, seed=args.seed,
-                    command=f"amphys bench {args.name} --{args.scale}")
+    cases = tuple(c for c in args.cases.split(",") if c) if args.cases else None
+    command = f"amphys bench {args.name} --{args.scale}" + (f" --cases {','.join(cases)}" if cases else "")
+    out = bench.run(args.name, args.scale, args.output, seed=args.seed, command=command, cases=cases)
     print(out.markdown)
     print()
     for path in out.files:
