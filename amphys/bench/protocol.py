@@ -110,10 +110,25 @@ def _fit_row(row, data, system, p, evaluate, seed):
     return result, points
 
 
-def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOutput:
+def _floors(system, times, x0, refs, bandwidths, p, seed):
+    """(paper, sharp) MMD floors — independent exact sets against the references, mean of ``floor_repeats``
+    draws — and the oracle's (∇s* pushed with RK4)."""
     from amphys.bench._methods import oracle
+    from amphys.diagnostics import rk4_push
+
+    floors = np.array([_mmds(_references(system, times, p["n_eval"], seed + 100 + k)[1], refs, bandwidths)
+                       for k in range(p["floor_repeats"])])
+    floor_paper, floor_sharp = (float(v) for v in floors.mean(axis=0))
+    pushed = rk4_push(oracle(system), x0, 0.0, times, n_steps=200)
+    oracle_paper, oracle_sharp = _mmds(pushed, refs, bandwidths)
+    log(f"  floors: paper {floor_paper:.3g}, sharp {floor_sharp:.3g}; oracle: paper {oracle_paper:.3g}, "
+        f"sharp {oracle_sharp:.3g}")
+    return floor_paper, floor_sharp, oracle_paper, oracle_sharp
+
+
+def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOutput:
     from amphys.data.synthetic import generate
-    from amphys.diagnostics import median_bandwidth, rk4_push
+    from amphys.diagnostics import median_bandwidth
 
     start = time.perf_counter()
     info = machine()
@@ -123,18 +138,7 @@ def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
     x0, refs = _references(system, times, p["n_eval"], seed + 7)
     bandwidths = [median_bandwidth(r) for r in refs]
     log(f"hydrogen-protocol: {p['n_eval']} samples per time, floors ({p['floor_repeats']} draws)")
-    floors_paper, floors_sharp = [], []
-    for k in range(p["floor_repeats"]):
-        _, other = _references(system, times, p["n_eval"], seed + 100 + k)
-        fp, fs = _mmds(other, refs, bandwidths)
-        floors_paper.append(fp)
-        floors_sharp.append(fs)
-    floor_paper, floor_sharp = float(np.mean(floors_paper)), float(np.mean(floors_sharp))
-    target = oracle(system)
-    pushed = rk4_push(target, x0, 0.0, times, n_steps=200)
-    oracle_paper, oracle_sharp = _mmds(pushed, refs, bandwidths)
-    log(f"  floors: paper {floor_paper:.3g}, sharp {floor_sharp:.3g}; oracle: paper {oracle_paper:.3g}, "
-        f"sharp {oracle_sharp:.3g}")
+    floor_paper, floor_sharp, oracle_paper, oracle_sharp = _floors(system, times, x0, refs, bandwidths, p, seed)
 
     def evaluate(model):
         mp, ms = _mmds(model.push(x0, 0.0, times), refs, bandwidths)

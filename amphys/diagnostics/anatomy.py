@@ -105,11 +105,48 @@ def anatomy_of_samples(times, x, v, v_target, *, time=None, weights=None, log_de
     ``velocity_error_mass_root``, ``error_share_outside_mass``, ``velocity_error_root_time_mean`` (mean over times
     of the per-time root, the benchmark tables' figure). attrs: ``length``, ``mass``, sources.
     """
+    times, x, v, vt, k_of, w = _checked_rows(times, x, v, v_target, time, weights)
+    if not 0 < mass <= 1:
+        raise InputError(f"mass: expected a probability in (0, 1], got {describe(mass)}")
+    r_edges, n_edges = _as_edges(radius_edges, "radius_edges"), _as_edges(node_edges, "node_edges")
+    levels = np.asarray(mass_levels, dtype=np.float64)
+    if levels.ndim != 1 or np.any(np.diff(levels) <= 0) or levels[0] <= 0 or levels[-1] != 1.0:
+        raise InputError(f"mass_levels: expected increasing upper edges ending at 1, got {describe(mass_levels)}")
+    n, K = x.shape[0], times.size
+    wsum = np.bincount(k_of, weights=w, minlength=K)
+    if np.any(wsum <= 0):
+        raise InputError("weights: every time needs rows with positive weight")
+    length, centre_source, radius = _radius(x, w, k_of, wsum, centre, length)
+    density_source, level = _levels(x, w, k_of, K, log_density)
+    t = _Tally(times, k_of, w / wsum[k_of] / K, np.sum((v - vt) ** 2, axis=1), np.sum(vt * vt, axis=1),
+               level <= mass + 1e-12)
+    t.region("radius", np.clip(np.searchsorted(r_edges, radius, side="right") - 1, 0, r_edges.size - 2),
+             r_edges.size - 1, {"radius": r_edges[:-1], "radius_upper": ("radius", r_edges[1:])})
+    t.region("level", np.minimum(np.searchsorted(levels, level - 1e-12), levels.size - 1), levels.size,
+             {"level": levels, "level_lower": ("level", np.concatenate([[0.0], levels[:-1]]))})
+    node_source = "none"
+    if node_distance is not None:
+        nd = np.asarray(node_distance, dtype=np.float64).reshape(-1) / length
+        if nd.size != n:
+            raise InputError(f"node_distance: expected {n} values, got {describe(node_distance)}")
+        nd = np.where(np.isnan(nd), np.inf, nd)
+        t.region("node", np.clip(np.searchsorted(n_edges, nd, side="right") - 1, 0, n_edges.size - 2),
+                 n_edges.size - 1, {"node": n_edges[:-1], "node_upper": ("node", n_edges[1:])})
+        node_source = "node_distance"
+    meta = {"amphys_schema": _ANATOMY_SCHEMA, "length": length, "mass": float(mass), "centre": centre_source,
+            "density_source": density_source, "node_source": node_source,
+            "radius_unit": "length", "node_unit": "length", "n_rows": int(n)}
+    meta.update(attrs or {})
+    return xr.Dataset(t.finish(), coords=t.coords, attrs=meta)
+
+
+def _checked_rows(times, x, v, v_target, time, weights):
+    """Validated arrays: times (K,), x, v, v* (n, d), the time index of each row and the row weights."""
     times = np.atleast_1d(np.asarray(times, dtype=np.float64))
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise InputError(f"x: expected an (n, d) array, got {describe(x)}")
-    n, d = x.shape
+    n = x.shape[0]
     v = np.asarray(v, dtype=np.float64).reshape(n, -1)
     vt = np.asarray(v_target, dtype=np.float64).reshape(n, -1)
     if v.shape != x.shape or vt.shape != x.shape:
@@ -126,27 +163,19 @@ def anatomy_of_samples(times, x, v, v_target, *, time=None, weights=None, log_de
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     if w.size != n or np.any(~np.isfinite(w)) or np.any(w < 0):
         raise InputError(f"weights: expected {n} finite non-negative weights, got {describe(weights)}")
-    if not 0 < mass <= 1:
-        raise InputError(f"mass: expected a probability in (0, 1], got {describe(mass)}")
-    r_edges, n_edges = _as_edges(radius_edges, "radius_edges"), _as_edges(node_edges, "node_edges")
-    levels = np.asarray(mass_levels, dtype=np.float64)
-    if levels.ndim != 1 or np.any(np.diff(levels) <= 0) or levels[0] <= 0 or levels[-1] != 1.0:
-        raise InputError(f"mass_levels: expected increasing upper edges ending at 1, got {describe(mass_levels)}")
+    return times, x, v, vt, k_of, w
 
-    err = np.sum((v - vt) ** 2, axis=1)
-    ke = np.sum(vt * vt, axis=1)
-    K = times.size
-    wsum = np.bincount(k_of, weights=w, minlength=K)
-    if np.any(wsum <= 0):
-        raise InputError("weights: every time needs rows with positive weight")
-    wn = w / wsum[k_of] / K   # Σ over rows of wn·f = mean over times of E_{q_t} f
 
+def _radius(x, w, k_of, wsum, centre, length):
+    """(ℓ, the centre's source, ‖x − c_t‖/ℓ per row); ℓ defaults to the pooled root mean variance."""
+    n, d = x.shape
     if length is None:
         mu = np.sum(w[:, None] * x, axis=0) / np.sum(w)
         length = float(np.sqrt(np.mean(np.sum(w[:, None] * (x - mu) ** 2, axis=0) / np.sum(w))))
     length = float(length) if float(length) > 0 else 1.0
-    centre_source = centre if isinstance(centre, str) else "given"
+    source = centre if isinstance(centre, str) else "given"
     if isinstance(centre, str) and centre == "mean":
+        K = wsum.size
         c = np.stack([np.bincount(k_of, weights=w * x[:, a], minlength=K) / wsum for a in range(d)], axis=1)[k_of]
     elif isinstance(centre, str) and centre == "origin":
         c = np.zeros((n, d))
@@ -154,11 +183,15 @@ def anatomy_of_samples(times, x, v, v_target, *, time=None, weights=None, log_de
         raise InputError(f"centre: expected 'mean', 'origin' or a point, got {centre!r}")
     else:
         c = np.broadcast_to(np.asarray(centre, dtype=np.float64).reshape(-1), (n, d))
-    radius = np.sqrt(np.sum((x - c) ** 2, axis=1)) / length
+    return length, source, np.sqrt(np.sum((x - c) ** 2, axis=1)) / length
 
-    density_source = "log_density"
+
+def _levels(x, w, k_of, K, log_density):
+    """(the density's source, the highest-density-region mass level of each row, per time)."""
+    n = x.shape[0]
+    source = "log_density"
     if log_density is None:
-        density_source = "knn estimate"
+        source = "knn estimate"
         log_q = np.empty(n)
         for k in range(K):
             rows = k_of == k
@@ -172,78 +205,64 @@ def anatomy_of_samples(times, x, v, v_target, *, time=None, weights=None, log_de
     for k in range(K):
         rows = np.flatnonzero(k_of == k)
         level[rows] = _hdr_level(log_q[rows], w[rows])
-    inside = level <= mass + 1e-12
+    return source, level
 
-    total_err = float(np.sum(wn * err))
-    total_ke = float(np.sum(wn * ke))
-    per_err = np.bincount(k_of, weights=wn * err, minlength=K) * K
-    per_ke = np.bincount(k_of, weights=wn * ke, minlength=K) * K
-    in_err = np.bincount(k_of, weights=wn * err * inside, minlength=K) * K
-    in_ke = np.bincount(k_of, weights=wn * ke * inside, minlength=K) * K
 
-    def ratio(a, b):
-        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, np.inf, 0.0))
+def _ratio(a, b):
+    """a/b elementwise, with x/0 = inf for x > 0 and 0/0 = 0."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.where(a > 0, np.inf, 0.0))
 
-    data = {
-        "mean_sq_error": (("time",), per_err),
-        "kinetic_energy_target": (("time",), per_ke),
-        "velocity_error": (("time",), ratio(per_err, per_ke)),
-        "velocity_error_mass": (("time",), ratio(in_err, in_ke)),
-        "error_share": (("time",), ratio(per_err, K * total_err)),
-    }
-    coords = {"time": times}
 
-    def regions(label, idx, n_bins):
-        c_err = np.zeros((K, n_bins))
-        c_ke = np.zeros((K, n_bins))
-        c_mass = np.zeros((K, n_bins))
-        np.add.at(c_err, (k_of, idx), wn * err)
-        np.add.at(c_ke, (k_of, idx), wn * ke)
-        np.add.at(c_mass, (k_of, idx), wn)
-        data[f"mass_share_{label}"] = ((label,), c_mass.sum(axis=0))
-        data[f"error_share_{label}"] = ((label,), ratio(c_err.sum(axis=0), total_err))
-        data[f"velocity_error_{label}"] = ((label,), ratio(c_err.sum(axis=0), c_ke.sum(axis=0)))
-        data[f"error_share_time_{label}"] = (("time", label), ratio(c_err, total_err))
+class _Tally:
+    """The sums of the module docstring: rows with normalised weights ``wn`` (Σ wn·f = mean over times of
+    E_{q_t} f), squared errors ``err``, target energies ``ke`` and the 99%-mass flag ``inside``."""
 
-    regions("radius", np.clip(np.searchsorted(r_edges, radius, side="right") - 1, 0, r_edges.size - 2),
-            r_edges.size - 1)
-    coords["radius"] = r_edges[:-1]
-    coords["radius_upper"] = ("radius", r_edges[1:])
-    regions("level", np.minimum(np.searchsorted(levels, level - 1e-12), levels.size - 1), levels.size)
-    coords["level"] = levels
-    coords["level_lower"] = ("level", np.concatenate([[0.0], levels[:-1]]))
-    node_source = "none"
-    if node_distance is not None:
-        nd = np.asarray(node_distance, dtype=np.float64).reshape(-1) / length
-        if nd.size != n:
-            raise InputError(f"node_distance: expected {n} values, got {describe(node_distance)}")
-        nd = np.where(np.isnan(nd), np.inf, nd)
-        regions("node", np.clip(np.searchsorted(n_edges, nd, side="right") - 1, 0, n_edges.size - 2),
-                n_edges.size - 1)
-        coords["node"] = n_edges[:-1]
-        coords["node_upper"] = ("node", n_edges[1:])
-        node_source = "node_distance"
+    def __init__(self, times, k_of, wn, err, ke, inside):
+        K = times.size
+        self.k_of, self.wn, self.err, self.ke, self.inside, self.K = k_of, wn, err, ke, inside, K
+        self.total_err, self.total_ke = float(np.sum(wn * err)), float(np.sum(wn * ke))
+        self.per_err = np.bincount(k_of, weights=wn * err, minlength=K) * K
+        self.per_ke = np.bincount(k_of, weights=wn * ke, minlength=K) * K
+        in_err = np.bincount(k_of, weights=wn * err * inside, minlength=K) * K
+        in_ke = np.bincount(k_of, weights=wn * ke * inside, minlength=K) * K
+        self.data = {
+            "mean_sq_error": (("time",), self.per_err),
+            "kinetic_energy_target": (("time",), self.per_ke),
+            "velocity_error": (("time",), _ratio(self.per_err, self.per_ke)),
+            "velocity_error_mass": (("time",), _ratio(in_err, in_ke)),
+            "error_share": (("time",), _ratio(self.per_err, K * self.total_err)),
+        }
+        self.coords = {"time": times}
 
-    in_total_err, in_total_ke = float(np.sum(wn * err * inside)), float(np.sum(wn * ke * inside))
-    rel = float(ratio(total_err, total_ke))
-    rel_mass = float(ratio(in_total_err, in_total_ke))
-    data.update({
-        "velocity_error_total": ((), rel),
-        "velocity_error_root": ((), float(np.sqrt(rel))),
-        "velocity_error_mass_total": ((), rel_mass),
-        "velocity_error_mass_root": ((), float(np.sqrt(rel_mass))),
-        "error_share_outside_mass": ((), float(ratio(total_err - in_total_err, total_err))),
-        "velocity_error_root_time_mean": ((), float(np.mean(np.sqrt(ratio(per_err, per_ke))))),
-        "mean_sq_error_total": ((), total_err),
-        "kinetic_energy_target_total": ((), total_ke),
-    })
-    meta = {"amphys_schema": _ANATOMY_SCHEMA, "length": length, "mass": float(mass), "centre": centre_source,
-            "density_source": density_source, "node_source": node_source,
-            "radius_unit": "length", "node_unit": "length", "n_rows": int(n)}
-    meta.update(attrs or {})
-    return xr.Dataset(data, coords=coords, attrs=meta)
+    def region(self, label, idx, n_bins, coords):
+        """Shares and relative errors of the regions ``idx`` (bin of each row, ``n_bins`` bins)."""
+        c_err, c_ke, c_mass = (np.zeros((self.K, n_bins)) for _ in range(3))
+        np.add.at(c_err, (self.k_of, idx), self.wn * self.err)
+        np.add.at(c_ke, (self.k_of, idx), self.wn * self.ke)
+        np.add.at(c_mass, (self.k_of, idx), self.wn)
+        self.data[f"mass_share_{label}"] = ((label,), c_mass.sum(axis=0))
+        self.data[f"error_share_{label}"] = ((label,), _ratio(c_err.sum(axis=0), self.total_err))
+        self.data[f"velocity_error_{label}"] = ((label,), _ratio(c_err.sum(axis=0), c_ke.sum(axis=0)))
+        self.data[f"error_share_time_{label}"] = (("time", label), _ratio(c_err, self.total_err))
+        self.coords.update(coords)
+
+    def finish(self) -> dict:
+        """The data variables with the scalars: totals, their roots, the 99%-mass error and the share outside."""
+        wn, err, ke, inside = self.wn, self.err, self.ke, self.inside
+        in_err, in_ke = float(np.sum(wn * err * inside)), float(np.sum(wn * ke * inside))
+        rel = float(_ratio(self.total_err, self.total_ke))
+        rel_mass = float(_ratio(in_err, in_ke))
+        return {**self.data,
+                "velocity_error_total": ((), rel),
+                "velocity_error_root": ((), float(np.sqrt(rel))),
+                "velocity_error_mass_total": ((), rel_mass),
+                "velocity_error_mass_root": ((), float(np.sqrt(rel_mass))),
+                "error_share_outside_mass": ((), float(_ratio(self.total_err - in_err, self.total_err))),
+                "velocity_error_root_time_mean": ((), float(np.mean(np.sqrt(_ratio(self.per_err, self.per_ke))))),
+                "mean_sq_error_total": ((), self.total_err),
+                "kinetic_energy_target_total": ((), self.total_ke)}
 
 
 def error_anatomy(model, system, times=None, *, n_per_time: int = 4000, seed: int = 0, target: str = "auto",
