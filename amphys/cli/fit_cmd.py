@@ -67,6 +67,9 @@ def add_arguments(p):
             kwargs.update(type=int, metavar="N", help=f"default {default}")
         elif isinstance(default, float) or f.name in _FLOAT_OR_NONE:
             kwargs.update(type=float, metavar="X", help=f"default {default}")
+        elif f.name == "time_frequencies":
+            kwargs.update(metavar="auto|none|W1,W2", help="angular frequencies of the time features, 'auto' "
+                          "(detected in the snapshots) or 'none' (default)")
         else:  # pragma: no cover - every field has one of the types above
             kwargs.update(help=f"default {default!r}")
         flags = [_flag(f.name)]
