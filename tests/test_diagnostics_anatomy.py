@@ -144,3 +144,15 @@ def test_error_anatomy_checks_and_closed_form_target():
         anatomy_of_samples([0.0], np.zeros((4, 1)), np.zeros((4, 1)), np.zeros((4, 1)), mass=1.5)
     with pytest.raises(amphys.errors.UnknownNameError):
         error_anatomy(lambda t, x: x, s, [0.5], target="bohm")
+
+
+@pytest.mark.parametrize("with_nodes", [False, True], ids=["no-nodes", "nodes"])
+def test_the_anatomy_figure_is_written(tmp_path, with_nodes):
+    """plot_error_anatomy draws the panels of an anatomy with and without node distances into a PNG."""
+    from amphys.plotting import plot_error_anatomy
+
+    times, x, t, logq, vt = _gaussian_case(times=(0.0, 0.5, 1.0))
+    nodes = np.abs(x[:, 0]) if with_nodes else None
+    a = anatomy_of_samples(times, x, vt + 0.1 * x ** 2, vt, time=t, log_density=logq, node_distance=nodes)
+    path = plot_error_anatomy(a, tmp_path / "anatomy.png", title="test")
+    assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
