@@ -17,8 +17,9 @@ Floors: the same MMDs between two independent exact sets of 5000 (averaged over 
 oracle (∇s* pushed with RK4). "Time to floor": the first checkpoint where the paper-kernel MMD is at most the
 paper's 5.7e-4 and where the sharp-kernel MMD is within 2× its floor.
 
-Rows: ``am-exact`` (fresh exact samples, the quantum recipe of :data:`amphys.bench.schrodinger.RECIPE`) and, when
-asked, ``am-data`` (``amphys.fit(data)`` with the defaults, on 101 snapshots × 5000).
+Rows (``--quick`` and ``--full``; ``--tiny`` the first only): ``am-exact`` (fresh exact samples, the quantum recipe
+of :data:`amphys.bench.schrodinger.RECIPE`) and ``am-data`` (``amphys.fit(data)`` with the same recipe, on the
+snapshots alone: 101 × 2000 in ``--quick``, 101 × 5000 in ``--full``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ PROTOCOL = {
     "tiny": dict(n_times=11, n=200, n_eval=150, n_field=500, hidden=16, depth=2, batch_size=64, steps=40,
                  checkpoints=2, n_grid=16, floor_repeats=1, rows=("am-exact",)),
     "quick": dict(n_times=101, n=2000, n_eval=5000, n_field=20000, hidden=128, depth=4, batch_size=1024,
-                  steps=4000, checkpoints=4, n_grid=96, floor_repeats=3, rows=("am-exact",)),
+                  steps=4000, checkpoints=4, n_grid=96, floor_repeats=3, rows=("am-exact", "am-data")),
     "full": dict(n_times=101, n=5000, n_eval=5000, n_field=20000, hidden=256, depth=4, batch_size=1024,
                  steps=12000, checkpoints=6, n_grid=96, floor_repeats=3, rows=("am-exact", "am-data")),
 }
@@ -100,7 +101,7 @@ def _fit_row(row, data, system, p, evaluate, seed):
                 log(f"    {row} step {step}: {json.dumps({k: round(v, 6) for k, v in points[-1].items()})}")
             return False
 
-        options = dict(RECIPE) if row == "am-exact" else {}
+        options = dict(RECIPE)   # both rows: the snapshot row differs only in where its samples come from
         result = fit(data, sampler=system if row == "am-exact" else None, checkpoint=ck, callback=callback,
                      checkpoint_every=every, progress=False, seed=seed, **cfg, **options)
     train_s = result.wall_time - spent[0]
