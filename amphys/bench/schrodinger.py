@@ -86,7 +86,7 @@ CASES = (
     SCase("oscillator, vortex (2-D)", "vortex", "harmonic", {"state": "vortex", "dim": 2}, 0.05),
     SCase("free Gaussian packet (1-D)", "packet", "gaussian-packet", {}, 0.005),
     SCase("schrodinger-grid, packet in a double well (2-D)", "sgrid", "schrodinger-grid",
-          {"refine": 1, "n_frames": 401}, 0.10, options={"n_nodes": 8}, frame_sampler=True),
+          {"refine": 1, "n_frames": 401}, 0.10, options={"n_nodes": 64}, frame_sampler=True),
 )
 
 ANATOMY_SCALARS = ("velocity_error_root", "velocity_error_mass_root", "error_share_outside_mass",
