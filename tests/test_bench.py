@@ -111,3 +111,15 @@ def test_frame_path_sampler_draws_the_mixture_of_the_neighbouring_frames():
     assert np.max(np.abs(got - moments([(1.0, t)])) / se) > 10   # q_t is not the mixture of distant frames
     x0 = sampler(ts[3], n, rng)
     np.testing.assert_array_less(np.abs([x0.mean(), (x0 ** 2).mean()] - moments([(1.0, ts[3])])), 5 * se)
+
+
+def test_tiny_hydrogen_protocol_end_to_end(tmp_path, capsys):
+    """The protocol's floors, oracle and checkpoints come out finite; the oracle pushes the true field, so its
+    sharp-kernel MMD is of the order of the floor's, far below a fit of 40 steps."""
+    assert main(["bench", "hydrogen-protocol", "--tiny", "-o", str(tmp_path)]) == 0
+    head = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("floor_mmd2_paper", "floor_mmd2_sharp", "oracle_mmd2_paper", "oracle_mmd2_sharp",
+                "am_exact_mmd2_paper", "am_exact_verr"):
+        assert np.isfinite(head[key]), key
+    assert head["oracle_mmd2_sharp"] < head["am_exact_mmd2_sharp"]
+    assert "am_data_verr" not in head   # --tiny runs the exact-sample row only
