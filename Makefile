@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.amphys-installed
 
-.PHONY: run test lint bench-quick clean
+.PHONY: run test lint bench-quick torchcfm clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 -q
+
+# The published OT-CFM package, an optional peer of the snapshots benchmark. Its requirements would pull a CUDA
+# build of torch and packages it does not import here, so it is installed without them (it imports torch, numpy,
+# scipy and POT, which amphys already has).
+torchcfm: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps "torchcfm==1.0.7"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check amphys tests benchmarks docs

@@ -12,7 +12,7 @@ from amphys.data import check_snapshots, generate, make_snapshots, validate_snap
 
 __all__ = [
     "__version__", "errors", "io", "systems", "generate", "make_snapshots", "check_snapshots", "fit", "FitConfig",
-    "FitResult", "load_model", "evaluate", "diagnostics", "workflows",
+    "FitResult", "load_model", "evaluate", "diagnostics", "workflows", "testing",
 ]
 
 # name -> (module, attribute); resolved on first access (PEP 562) to keep torch and matplotlib out of import.
@@ -25,6 +25,7 @@ _LAZY = {
     "diagnostics": ("amphys.diagnostics", None),
     "plotting": ("amphys.plotting", None),
     "workflows": ("amphys.workflows", None),
+    "testing": ("amphys.testing", None),
 }
 
 

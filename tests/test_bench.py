@@ -64,6 +64,30 @@ def test_tiny_barenblatt_end_to_end(tmp_path, capsys):
     assert json.loads((tmp_path / "barenblatt.json").read_text()) == head
 
 
+def test_snapshots_benchmark_runs_selected_rows_and_numbers_of_snapshots(tmp_path):
+    """The snapshots benchmark end to end at the tiny scale (seconds, meaningless numbers): the selected rows at the
+    selected K, every record scored, the markdown's K table and the files written."""
+    from amphys import bench
+
+    out = bench.run("snapshots", "tiny", tmp_path / "s", cases=["rot"], ks=[3, 4], rows=["default", "mixture"])
+    ds = out.dataset
+    assert sorted(zip(ds["row"].values.tolist(), ds["K"].values.tolist())) == [
+        ("default", 3), ("default", 4), ("mixture", 3), ("mixture", 4)]
+    assert np.all(np.isfinite(ds["verr"].values)) and np.all(ds["verr"].values > 0)
+    assert "| rotating OU (OU-G) | default |" in out.markdown
+    assert (tmp_path / "s" / "snapshots.md").exists()
+
+
+@pytest.mark.parametrize("kw, match", [({"rows": ["defualt"]}, "snapshots row.*'defualt'"),
+                                       ({"ks": [2]}, "ks: expected numbers of snapshots >= 3, got \\[2\\]")])
+def test_snapshots_benchmark_refuses_unknown_rows_and_too_few_snapshots(tmp_path, kw, match):
+    from amphys import bench
+    from amphys.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        bench.run("snapshots", "tiny", tmp_path, cases=["rot"], **kw)
+
+
 def test_tiny_schrodinger_selected_cases_end_to_end(tmp_path, capsys):
     """``--cases`` runs only the named cases and says so in the command; the exact-sample row resolves the
     recipe's frequencies (the coherent state oscillates at ω = 1); an unknown key is an error naming the keys."""
@@ -79,7 +103,7 @@ def test_tiny_schrodinger_selected_cases_end_to_end(tmp_path, capsys):
     assert np.all(np.isfinite(ds["velocity_error_root"].values))
     with pytest.raises(UnknownNameError, match="vortex"):
         amphys.bench.run("schrodinger", "tiny", tmp_path, cases=("vortx",))
-    with pytest.raises(ValueError, match="case selection"):
+    with pytest.raises(ValueError, match="--cases"):
         amphys.bench.run("barenblatt", "tiny", tmp_path, cases=("d=2, m=2",))
 
 

@@ -38,7 +38,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PAGES = ["getting-started.md", "guide-measured-data.md", "systems.md", "architecture.md"]
+PAGES = ["getting-started.md", "guide-measured-data.md", "systems.md", "architecture.md", "testing.md"]
 #: pages whose links are checked: every page of docs/ (theory.md and architecture.md included) and the READMEs
 LINKED = sorted(p.relative_to(ROOT) for p in DOCS.glob("*.md")) + [Path("README.md"), Path("data/README.md")]
 STEPS = int(os.environ.get("AMPHYS_DOCS_STEPS", "10"))

@@ -29,7 +29,7 @@ def test_barenblatt_2d_with_a_ground_truth_sampler():
     system = amphys.systems.get("barenblatt", dim=2, m=2.0)
     data = amphys.generate(system, np.linspace(1.0, 2.0, 11), 500, seed=0)
     model = amphys.fit(data, sampler=system, steps=800, **FAST)
-    assert model.config.x_source == "sampler"
+    assert model.config.interpolant == "sampler"
     err = relative_error(model.velocity, system.am_velocity, system, np.linspace(1.0, 2.0, 11))
     assert err < 0.10
     # the loss plateau is −K* (docs/theory.md#the-action-matching-loss): K* = ½∫E|βx/t|² dt, within the noise of
@@ -46,7 +46,7 @@ def test_barenblatt_2d_from_snapshots_only():
     system = amphys.systems.get("barenblatt", dim=2, m=2.0)
     data = amphys.generate(system, np.linspace(1.0, 2.0, 11), 2000, seed=0)
     model = amphys.fit(data, steps=1500, **FAST)
-    assert model.config.x_source == "mixture" and "held-out" in model.message
+    assert model.config.interpolant in ("ot", "mixture") and "held-out" in model.message
     assert relative_error(model.velocity, system.am_velocity, system, np.linspace(1.0, 2.0, 11)) < 0.15
 
 

@@ -32,7 +32,7 @@ def model(data):
 def test_fit_result_basics(model, data):
     assert model.dim == 2 and model.t_span == (1.0, 2.0)
     assert model.status == "converged" and "completed 30 steps" in model.message
-    assert model.config.loss == "am" and model.config.x_source == "mixture"  # resolved from the data
+    assert model.config.loss == "am" and model.config.interpolant in ("ot", "mixture")  # resolved from the data
     assert (model.units_x, model.units_t) == (data.attrs["units_x"], data.attrs["units_t"])
     h = model.history
     assert isinstance(h, xr.Dataset) and "step" in h.dims

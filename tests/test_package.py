@@ -19,8 +19,18 @@ def test_import_is_light():
     assert out.stdout.strip() == ""
 
 
+def test_testing_helpers_import_neither_torch_nor_hypothesis_until_used():
+    code = ("import sys, amphys, amphys.testing; "
+            "print(' '.join(m for m in ('torch', 'matplotlib', 'hypothesis') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    code = "import sys, amphys.testing.strategies; print('torch' in sys.modules, 'hypothesis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False True"
+
+
 def test_public_namespace():
-    for name in ("systems", "io", "generate", "fit", "FitConfig", "load_model", "evaluate", "errors"):
+    for name in ("systems", "io", "generate", "fit", "FitConfig", "load_model", "evaluate", "errors", "testing"):
         assert name in dir(amphys)
     with pytest.raises(AttributeError):
         amphys.no_such_thing  # noqa: B018

@@ -55,6 +55,12 @@ def test_plot_metrics_and_training(tmp_path):
                          "mmd2_floor": ("time", 5e-4 + 0 * t), "action_gap": 0.01},
                         coords={"time": t})
     assert _is_png(plotting.plot_metrics(report, tmp_path / "m.png"))
+    # the noise band [0, threshold] shaded (reports of amphys.evaluate), negative unbiased values included
+    banded = report.assign(mmd2=("time", np.array([-1e-4, 2e-4, 1e-3, 3e-3, 1e-2])),
+                           mmd2_threshold=("time", 8e-4 + 0 * t),
+                           continuity_residual=("time", 0.05 + 0 * t),
+                           continuity_residual_threshold=("time", 0.1 + 0 * t)).drop_vars("mmd2_floor")
+    assert _is_png(plotting.plot_metrics(banded, tmp_path / "band.png"))
     steps = np.arange(200)
     history = xr.Dataset({"loss": ("step", -np.log1p(steps)), "grad_norm": ("step", 1 / (1 + steps))},
                          coords={"step": steps})

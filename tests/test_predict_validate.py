@@ -202,14 +202,15 @@ def test_validate_report_and_verdict():
     report = result.report
     np.testing.assert_array_equal(report["held_out"].values, [0, 1, 1, 0])
     for name in ("energy_distance", "energy_distance_floor", "mmd2", "noise_ratio", "permutation_pvalue",
-                 "energy_distance_no_motion", "continuity_residual", "continuity_residual_floor"):
+                 "energy_distance_no_motion", "continuity_residual", "continuity_residual_threshold",
+                 "continuity_p_value", "continuity_p_value_holm"):
         assert name in report and report[name].dims == ("time",)
     assert np.all(np.isfinite(report["noise_ratio"].values[1:3]))
     assert np.all(np.isnan(report["noise_ratio"].values[[0, 3]]))
     assert report.attrs["verdict_residual"] == "consistent"
     # 20 steps of a tiny network do not move the cloud: far outside the sampling noise
     assert report.attrs["verdict_held_out"] == "inconsistent" == report.attrs["verdict_level"]
-    assert "held-out snapshots" in result.verdict.lower() and "weak continuity residual" in result.verdict.lower()
+    assert "held-out snapshots" in result.verdict.lower() and "continuity test" in result.verdict.lower()
     assert sorted(result.pushed) == [0.2, 0.45] and result.pushed[0.2].shape[1] == 2
     with pytest.raises(InputError, match="at least 3 distinct times"):
         validate(data.isel(sample=np.flatnonzero(data["time"].values < 0.3)), progress=False)

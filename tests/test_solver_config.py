@@ -35,8 +35,8 @@ def test_frozen_and_replace():
     ("steps", 0, "steps: expected an integer >= 1"),
     ("steps", 2.5, "steps: expected an integer"),
     ("batch_size", True, "batch_size: expected an integer"),
-    ("lr", -1.0, "lr: expected a number > 0"),
-    ("lr", float("nan"), "lr: expected a finite number"),
+    ("lr", -1.0, "lr: expected 'auto' or a number > 0"),
+    ("lr", float("nan"), "lr: expected 'auto' or a finite number"),
     ("ema_decay", 1.0, "ema_decay: expected a number >= 0 and < 1"),
     ("sigma", -0.1, "sigma: expected a finite number >= 0"),
     ("centre", "yes", "centre: expected true or false"),
@@ -66,7 +66,7 @@ def test_inconsistent_combinations():
     with pytest.raises(InputError, match="Gauss-Legendre"):
         FitConfig(time_integral="snapshots", quadrature_rule="gauss-legendre")
     with pytest.raises(InputError, match="sampler"):
-        FitConfig(time_integral="snapshots", x_source="sampler")
+        FitConfig(time_integral="snapshots", interpolant="sampler")
     assert FitConfig(loss="entropic", sigma=0.5).sigma == 0.5
 
 
@@ -82,7 +82,7 @@ def test_json_round_trip():
 
 @pytest.mark.parametrize("old, new", sorted(RENAMED.items()))
 def test_old_field_names_still_read_with_a_warning(old, new, tmp_path):
-    value = FitConfig().to_dict()[new] + 1 if new != "holdout_fraction" else 0.25
+    value = {"holdout_fraction": 0.25, "interpolant": "mixture"}.get(new) or FitConfig().to_dict()[new] + 1
     with pytest.warns(DeprecationWarning, match=f"'{old}' is now '{new}'"):
         assert getattr(FitConfig.from_dict({old: value}), new) == value
     with pytest.warns(DeprecationWarning, match=old):
@@ -90,7 +90,7 @@ def test_old_field_names_still_read_with_a_warning(old, new, tmp_path):
     with pytest.warns(DeprecationWarning, match=old):
         assert getattr(FitConfig(steps=3).replace(**{old: value}), new) == value
     path = tmp_path / "old.toml"
-    path.write_text(f"{old} = {value}\n")
+    path.write_text(f"{old} = {json.dumps(value)}\n")
     with pytest.warns(DeprecationWarning, match=old):
         assert getattr(FitConfig.from_toml(path), new) == value
     # files written by earlier versions load silently; both names at once is an error
@@ -110,7 +110,9 @@ def test_training_fields_have_one_rule_for_every_config():
                 cls(**{field: value})
             with pytest.raises(InputError) as ref:
                 TRAINING[field](value, f"{cls.__name__}.{field}")
-            assert str(info.value) == str(ref.value)
+            # FitConfig names 'auto' among the expected values where it is allowed; otherwise the same message
+            assert str(info.value) == str(ref.value).replace("expected ", "expected 'auto' or ", 1) or \
+                str(info.value) == str(ref.value)
 
 
 def test_callable_sigma_is_kept_but_serialised_as_a_marker():

@@ -171,9 +171,9 @@ def test_trainer_picks_the_loss_from_the_data():
     with pytest.raises(InputError, match="weights"):
         Trainer(times, xs, ws, FitConfig(steps=2, loss="am", **SMALL))
     with pytest.raises(InputError, match="sampler"):
-        Trainer(times, xs, None, FitConfig(steps=2, x_source="sampler", **SMALL))
+        Trainer(times, xs, None, FitConfig(steps=2, interpolant="sampler", **SMALL))
     tr = Trainer(times, xs, None, FitConfig(steps=2, **SMALL), sampler=lambda t, n, rng: rng.normal(size=(n, 2)))
-    assert tr.config.x_source == "sampler" and not tr.method.holdout and tr.holdout is None
+    assert tr.config.interpolant == "sampler" and not tr.method.holdout and tr.holdout is None
 
 
 @pytest.mark.parametrize("overrides", [dict(centre=True), dict(time_integral="quadrature"),

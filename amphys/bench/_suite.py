@@ -46,10 +46,12 @@ LABELS = {
 }
 AM_MODES = {"am-mc": "mc", "am-quadrature": "quadrature", "am-snapshots": "snapshots"}
 PER_TIME = ("velocity_error", "velocity_error_root", "cosine", "kinetic_energy_model", "kinetic_energy_target",
-            "continuity_residual", "continuity_residual_floor", "mmd2", "mmd2_floor", "energy_distance",
-            "energy_distance_floor", "sliced_w2", "sliced_w2_floor", "w2", "w2_floor", "pushed_nonfinite")
-SAMPLE_VARS = {"mmd2", "mmd2_floor", "energy_distance", "energy_distance_floor", "sliced_w2", "sliced_w2_floor",
-               "w2", "w2_floor", "pushed_nonfinite"}
+            "continuity_residual", "continuity_residual_threshold", "continuity_p_value", "mmd2", "mmd2_floor",
+            "mmd2_threshold", "energy_distance", "energy_distance_floor", "energy_distance_threshold", "sliced_w2",
+            "sliced_w2_floor", "sliced_w2_threshold", "w2", "w2_floor", "w2_threshold", "pushed_nonfinite")
+SAMPLE_VARS = {"mmd2", "mmd2_floor", "mmd2_threshold", "energy_distance", "energy_distance_floor",
+               "energy_distance_threshold", "sliced_w2", "sliced_w2_floor", "sliced_w2_threshold", "w2", "w2_floor",
+               "w2_threshold", "pushed_nonfinite"}
 
 
 def log(message: str):

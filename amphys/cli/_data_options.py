@@ -72,11 +72,24 @@ def data_options(path, args) -> dict:
     return options
 
 
-def read_data(path, args, *, announce: bool = True):
-    """Read ``path`` with the options set on the command line; print what the reader chose."""
+def read_data(path, args, *, announce: bool = True, remembered: dict | None = None):
+    """Read ``path`` with the options set on the command line; print what the reader chose.
+
+    ``remembered``: the reading options a model was fitted with (``FitResult.read_options``); those that apply
+    to this file's format and were not set on the command line are used too (and said), so a CSV's
+    ``--time-column`` need not be repeated for every command."""
     from amphys import io
 
-    ds = io.read(path, **data_options(path, args))
+    options = data_options(path, args)
+    suffix = Path(path).suffix.lower()
+    reused = {}
+    for option, suffixes in _FLAGS.values():
+        if remembered and option in remembered and option not in options \
+                and (suffixes is None or suffix in suffixes):
+            reused[option] = options[option] = remembered[option]
+    if reused and announce:
+        print("using the model's reading options: " + ", ".join(f"{k}={v!r}" for k, v in reused.items()))
+    ds = io.read(path, **options)
     if announce and ds.attrs.get("import_message"):
         print(f"read {ds.attrs['import_message']}")
     return ds

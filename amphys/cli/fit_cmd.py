@@ -67,6 +67,10 @@ def add_arguments(p):
             kwargs.update(type=int, metavar="N", help=f"default {default}")
         elif isinstance(default, float) or f.name in _FLOAT_OR_NONE:
             kwargs.update(type=float, metavar="X", help=f"default {default}")
+        elif f.name in _AUTO_INT:
+            kwargs.update(type=_or_auto(int), metavar="N|auto", help=f"default {default!r}")
+        elif default == "auto":
+            kwargs.update(type=_or_auto(float), metavar="X|auto", help=f"default {default!r}")
         elif f.name == "time_frequencies":
             kwargs.update(metavar="auto|none|W1,W2", help="angular frequencies of the time features, 'auto' "
                           "(detected in the snapshots) or 'none' (default)")
@@ -77,6 +81,17 @@ def add_arguments(p):
             flags.append(_flag(old_names[f.name]))
             kwargs.setdefault("action", _RenamedFlag)
         group.add_argument(*flags, **kwargs)
+
+
+_AUTO_INT = ("time_features",)
+
+
+def _or_auto(kind):
+    def parse(text: str):
+        return "auto" if text == "auto" else kind(text)
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
 
 
 class _RenamedFlag(argparse.Action):
@@ -124,16 +139,18 @@ def run(args) -> int:
 
     ctx = current()  # data parallel: every rank holds the same model; rank 0 writes it, the others wait
     if ctx.is_main:
-        if result.status == FitStatus.DIVERGED:
-            print(f"amphys fit: diverged: {result.message}")
+        if result.status != FitStatus.CONVERGED:
+            print(f"amphys fit: {result.status}: {result.message}")
+        result.read_options = {k: v for k, v in options.items() if k != "chunks"}  # later commands reuse them
         result.save(args.output)
         cfg = result.config
+        units = "" if result.units_x == result.units_t == "1" else f" {result.units_x}²/{result.units_t}"
         print(f"{result.status}: {result.message}")
-        print(f"loss {cfg.loss}, time integral {result.integral}; final loss {result.final_loss:.6g} "
-              f"({result.units_x}^2/{result.units_t}); wall time {result.wall_time:.1f} s on {cfg.device}")
+        print(f"loss {cfg.loss}, path {result.integral}; final loss {result.final_loss:.6g}{units}; wall time "
+              f"{result.wall_time:.1f} s on {cfg.device}")
         print(f"wrote {args.output}")
     ctx.barrier()
-    return 1 if result.status == FitStatus.DIVERGED else 0
+    return 0 if result.status in (FitStatus.CONVERGED, FitStatus.STOPPED) else 1
 
 
 def _check_output_dir(flag: str, path) -> None:

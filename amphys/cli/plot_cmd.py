@@ -6,7 +6,7 @@ NAME = "plot"
 HELP = "draw the figures for a data file, report, model or run folder"
 DESCRIPTION = """Draw the figures that fit FILE and write them (PNG, GIF) into DIR.
 
-FILE may be Snapshots (.h5: density panels), a diagnostics report (.h5: metrics vs time with noise floors),
+FILE may be Snapshots (.h5: density panels), a diagnostics report (.h5: metrics vs time, noise bands shaded),
 a model (.pt: training curves) or a folder written by `amphys run` (all figures, learned vs true).
 
 example:

@@ -45,8 +45,8 @@ def run(args) -> int:
     from amphys.workflows.result import load_model
 
     times = parse_times(args.times)
-    data = read_data(args.data, args)
     model = load_model(args.model)
+    data = read_data(args.data, args, remembered=model.read_options)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ExtrapolationWarning)
         pred = predict(model, data, times, from_time=args.from_time, n_per_time=args.n_per_time, seed=args.seed,

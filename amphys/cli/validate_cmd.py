@@ -11,7 +11,8 @@ DESCRIPTION = """Validate Action Matching on measured snapshots, without ground 
    W2, each beside its split-half noise floor).
    A permutation test of the pushed against the held-out samples gives each time's distance / noise ratio
    (at most 1: indistinguishable at the 5% level) and p-value.
-2. Weak continuity residual of the flow fitted to all snapshots (or of --model), next to its noise floor.
+2. Calibrated continuity test of the flow fitted to all snapshots (or of --model): the residual next to its noise
+   threshold, and p-values (a small p-value: residuals this large are unlikely from sampling noise alone).
 
 Prints a plain-language verdict and writes DIR/validation.h5 (the report, one value per snapshot time) and
 figures in DIR/figures. Costs one fit per interior snapshot plus one: use --steps to trade accuracy for time.
@@ -52,12 +53,12 @@ def run(args) -> int:
     from amphys.workflows.result import load_model
     from amphys.workflows.validation import validate
 
-    data = read_data(args.data, args)
+    model = load_model(args.model) if args.model else None
+    data = read_data(args.data, args, remembered=model.read_options if model is not None else None)
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden", "depth", "device")
                  if getattr(args, k) is not None}
     overrides["seed"] = args.seed
     config = FitConfig.from_toml(args.config, **overrides) if args.config else FitConfig(**overrides)
-    model = load_model(args.model) if args.model else None
     result = validate(data, config, model=model, n_permutations=args.permutations, seed=args.seed)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -65,13 +66,16 @@ def run(args) -> int:
     path = io.write(report, out / "validation.h5")
     u = report.attrs["units_t"]
     u = "" if u == "1" else f" {u}"
-    print(f"{'time':>10s}  {'held out':>8s}  {'distance / noise':>16s}  {'p-value':>7s}  {'residual / floor':>17s}")
+    print(f"{'time':>10s}  {'held out':>8s}  {'distance / noise':>16s}  {'p-value':>7s}  "
+          f"{'continuity residual':>26s}  {'cont. p':>7s}")
     for i, t in enumerate(report["time"].values):
         held = bool(report["held_out"].values[i])
         ratio = f"{report['noise_ratio'].values[i]:.2f}" if held else "-"
         pval = f"{report['permutation_pvalue'].values[i]:.2f}" if held else "-"
-        r, rf = report["continuity_residual"].values[i], report["continuity_residual_floor"].values[i]
-        print(f"{t:>10g}  {'yes' if held else 'no':>8s}  {ratio:>16s}  {pval:>7s}  {r:>8.3g} / {rf:<6.3g}")
+        r, rf = report["continuity_residual"].values[i], report["continuity_residual_threshold"].values[i]
+        cell = f"{r:.3g} (noise ≤ {rf:.2g})"
+        print(f"{t:>10g}  {'yes' if held else 'no':>8s}  {ratio:>16s}  {pval:>7s}  {cell:>26s}  "
+              f"{report['continuity_p_value'].values[i]:>7.2g}")
     print(f"wrote {path}")
     if not args.no_plots:
         os.environ.setdefault("MPLBACKEND", "Agg")

@@ -4,7 +4,7 @@ Every function takes datasets (or arrays) and an output path, writes one file an
 
 - :func:`plot_densities` — learned (pushed) vs true samples at several times (2-D projections for d ≥ 3);
 - :func:`plot_velocity_fields` — learned vs target velocity on a grid (quiver over the density);
-- :func:`plot_metrics` — diagnostics vs time with their noise floors (docs/theory.md#field-and-sample-metrics);
+- :func:`plot_metrics` — diagnostics vs time, each noise band shaded (docs/theory.md#field-and-sample-metrics);
 - :func:`plot_training` — loss and gradient norm vs step;
 - :func:`animate_samples` — GIF of pushed samples;
 - :func:`plot_error_anatomy` — where the field error lives (``amphys.diagnostics.error_anatomy``);

@@ -131,18 +131,19 @@ def plot_velocity_fields(fields, path, *, title=None) -> Path:
 
 
 _METRIC_PANELS = [
-    ("velocity_error_root", None, "relative velocity error ‖v−v*‖/‖v*‖"),
-    ("mmd2", "mmd2_floor", "MMD²"),
-    ("energy_distance", "energy_distance_floor", "energy distance"),
-    ("w2", "w2_floor", "W₂"),
-    ("sliced_w2", "sliced_w2_floor", "sliced W₂"),
-    ("continuity_residual", "continuity_residual_floor", "weak continuity residual"),
+    ("velocity_error_root", "relative velocity error ‖v−v*‖/‖v*‖"),
+    ("mmd2", "MMD²"),
+    ("energy_distance", "energy distance"),
+    ("w2", "W₂"),
+    ("sliced_w2", "sliced W₂"),
+    ("continuity_residual", "continuity residual"),
 ]
 
 
 def plot_metrics(report, path, *, title=None) -> Path:
-    """Each available metric of a diagnostics report (docs/theory.md#field-and-sample-metrics) vs time, its noise
-    floor dashed."""
+    """Each available metric of a diagnostics report (docs/theory.md#field-and-sample-metrics) vs time, with the
+    noise band [0, ``<metric>_threshold``] shaded (95% of the values between independent sample sets of the same
+    sizes fall in it); a report with only a ``<metric>_floor`` shows that floor dashed."""
     panels = [p for p in _METRIC_PANELS if p[0] in report.data_vars and report[p[0]].dims == ("time",)]
     if not panels:
         raise ValueError("report has no per-time metric to plot")
@@ -154,19 +155,28 @@ def plot_metrics(report, path, *, title=None) -> Path:
         ax.set_visible(False)
     axes = grid[:len(panels)]
     t = report["time"].values
-    for ax, (var, floor, label) in zip(axes, panels):
-        ax.plot(t, report[var].values, "o-", color=LEARNED, ms=3, lw=1.2, label="model")
-        if floor and floor in report.data_vars:
-            ax.plot(t, report[floor].values, "--", color="0.4", lw=1, label="noise floor")
+    for ax, (var, label) in zip(axes, panels):
+        ax.plot(t, report[var].values, "o-", color=LEARNED, ms=3, lw=1.2, label="model", zorder=3)
+        if var == "velocity_error_root" and "velocity_spread_relative" in report.data_vars:
+            ax.plot(t, report["velocity_spread_relative"].values, ":", color=LEARNED, lw=1.2,
+                    label="error estimated from the data (ensemble spread)")
+        values = np.asarray(report[var].values, dtype=float)
+        if var + "_threshold" in report.data_vars:
+            thr = np.asarray(report[var + "_threshold"].values, dtype=float)
+            ax.fill_between(t, 0.0, thr, color="0.85", lw=0, label="noise (95%)", zorder=1)
+            ax.set_ylim(bottom=min(0.0, float(np.nanmin(values, initial=0.0))))
+        elif var + "_floor" in report.data_vars:
+            floor = np.asarray(report[var + "_floor"].values, dtype=float)
+            ax.plot(t, floor, "--", color="0.4", lw=1, label="noise floor")
+            values = np.concatenate([values, floor])
+            if np.all(values[np.isfinite(values)] > 0):
+                ax.set_yscale("log")
+        elif np.all(values[np.isfinite(values)] > 0):
+            ax.set_yscale("log")
+        if ax.get_yscale() == "linear":
+            ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
         ax.set_title(label)
         ax.set_xlabel(f"t [{report.attrs['units_t']}]" if report.attrs.get("units_t", "1") != "1" else "t")
-        values = np.asarray(report[var].values, dtype=float)
-        if floor and floor in report.data_vars:
-            values = np.concatenate([values, np.asarray(report[floor].values, dtype=float)])
-        if np.all(values[np.isfinite(values)] > 0):
-            ax.set_yscale("log")
-        else:  # unbiased estimators (MMD², energy distance) scatter around 0 at the floor
-            ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes[1:]:
         h, lab = ax.get_legend_handles_labels()

@@ -2,9 +2,9 @@
 
 Stable field names (docs/api.md): ``steps``, ``batch_size``, ``lr``, ``seed``, ``device``, ``loss``, ``sigma``,
 ``time_integral``, ``checkpoint_every``, ``hidden``, ``depth``. The other fields are amphys's own and documented
-below. Values that depend on the data (``loss="auto"``, ``x_source="auto"``) are resolved by :func:`amphys.fit`,
-and the resolved config is what a :class:`amphys.FitResult` carries. The constraints of the fields are declared
-once, in :data:`CHECKS` (the training fields shared with the baselines come from
+below. Values that depend on the data ("auto" of ``loss``, ``interpolant``, ``smoothing``) are resolved by
+:func:`amphys.fit`, and the resolved config is what a :class:`amphys.FitResult` carries. The constraints of
+the fields are declared once, in :data:`CHECKS` (the training fields shared with the baselines come from
 :data:`amphys.solver.fields.TRAINING`).
 
 >>> cfg = FitConfig(steps=2000, hidden=128)
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from amphys.errors import FileFormatError, InputError, describe, unknown_name
-from amphys.solver.fields import TRAINING, Choice, Flag, Frequencies, Integer, Number, check_fields, choices_of
+from amphys.solver.fields import TRAINING, Choice, Flag, Frequencies, Integer, Number, OrAuto, check_fields, choices_of
 
 __all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL", "ADDED_OFF"]
 
@@ -38,7 +38,14 @@ CHECKS: dict = {
     "max_time": Number(0.0, low_open=True, optional=True),
     "loss": Choice("auto", "am", "entropic", "unbalanced"),
     "time_integral": Choice("mc", "quadrature", "snapshots"),
-    "x_source": Choice("auto", "sampler", "mixture", "nearest"),
+    "interpolant": Choice("auto", "ot", "mixture", "nearest", "sampler"),
+    "smoothing": OrAuto(Number(0.0)),
+    "lr": OrAuto(TRAINING["lr"]),
+    "time_features": OrAuto(TRAINING["time_features"]),
+    "min_coupling_snr": Number(0.0),
+    "ensemble": Integer(1),
+    "time_basis": Integer(0),
+    "knot_stride": OrAuto(Integer(1)),
     "quadrature_rule": Choice("auto", "gauss-legendre", "simpson", "trapezoid"),
     "weight_fn": Choice("none", "sine"),
     "laplacian": Choice("auto", "exact", "hutchinson"),
@@ -52,6 +59,7 @@ CHECKS: dict = {
     "holdout_every": Integer(1),
     "holdout_rows": Integer(16),
     "patience": Integer(0),
+    "holdout_ties": Number(0.0),
     "time_frequencies": Frequencies(),
     "input_map": Choice("none", "radial", "asinh"),
     "input_scale": Number(0.0, low_open=True),
@@ -64,7 +72,7 @@ CHOICES: dict[str, tuple[str, ...]] = choices_of(CHECKS)
 #: Old field names, still read (with a ``DeprecationWarning``) by ``from_dict``, ``from_json``, ``from_toml``
 #: and ``replace``, so configs and models saved by earlier versions keep working.
 RENAMED = {"validation_fraction": "holdout_fraction", "eval_every": "holdout_every",
-           "validation_rows": "holdout_rows"}
+           "validation_rows": "holdout_rows", "x_source": "interpolant"}
 
 #: Fields added after configs were first stored, with the value that means "off": a stored config (one that has
 #: every field of :data:`_STORED`) was written by a version without them, so it reads them as off, not as the
@@ -99,7 +107,8 @@ class FitConfig:
     Training
         steps : optimiser steps. batch_size : rows per step, interior and boundary batches together (the
         throughput benchmark compares an AM step with a regression step on this many rows).
-        lr : peak Adam learning rate. warmup : steps of linear warm-up. schedule : "cosine" (decay to
+        lr : peak Adam learning rate; "auto": 3e-3 on the "ot" path, 1e-3 otherwise (measured). warmup : steps
+        of linear warm-up. schedule : "cosine" (decay to
         ``lr * lr_final``) or "constant". grad_clip : clip the global gradient norm (0 = off).
         ema_decay : decay of the exponential moving average of the weights used for evaluation (0 = off).
         seed : seeds the initial weights and every random draw of training. device : "auto" (CUDA when
@@ -112,7 +121,9 @@ class FitConfig:
     Held-out model selection on finite data (not used with a sampler, whose samples are fresh)
         holdout_fraction : share of every snapshot held out (0 = off). holdout_every : steps between
         evaluations of the held-out loss of the EMA model (one fixed batch of ``holdout_rows`` interior
-        rows). The fit returns the EMA weights with the lowest held-out loss. patience : stop after this many
+        rows). The fit returns the EMA weights with the lowest held-out loss, or later weights whose held-out loss
+        is within ``holdout_ties`` standard errors of it (0: strictly the lowest, the behaviour before this
+        option). patience : stop after this many
         evaluations without improvement (0 = never stop early). (Formerly ``validation_fraction``,
         ``eval_every``, ``validation_rows``: still read, with a DeprecationWarning.)
     Loss (docs/theory.md#the-action-matching-loss)
@@ -127,10 +138,26 @@ class FitConfig:
         "quadrature" (``quadrature_rule`` nodes in t), "snapshots" (observed times as nodes, Simpson/trapezoid
         weights on the irregular grid). With fixed nodes the sampled loss is unbounded below through the
         behaviour of s between nodes, and long fits can drift (docs/bench/solver.md).
-        x_source : where samples at a time between snapshots come from: "sampler" (a ground-truth sampler
-        passed to fit), "mixture" (a real sample of one of the two neighbouring snapshots, chosen with the
-        linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}), "nearest" (the nearest
-        snapshot), or "auto" (sampler when given, else mixture). Unused by "snapshots".
+        interpolant : the path between snapshots (docs/theory.md#learning-from-snapshots): "ot" (chained
+        optimal-transport couplings of consecutive snapshots, smoothed in time by a penalised cubic spline, the
+        loss in its regression form ½E‖∇s − u‖²), "mixture" (samples of the two neighbouring snapshots with the
+        linear-interpolation probabilities: the measure path (1-λ)q_k + λq_{k+1}, AM loss), "nearest" (the
+        nearest snapshot), "sampler" (fresh samples from a ground-truth sampler passed to fit), or "auto":
+        sampler when given; mixture for weighted data; else "ot" when the median coupling signal-to-noise ratio
+        of snapshots a tenth of the window apart (:func:`amphys.solver.coupling.coupling_snr`) is at least
+        ``min_coupling_snr`` (0.5: measured, docs/benchmarks.md),
+        and "mixture" otherwise (snapshots that barely move against their own sampling noise: couplings would be
+        noise). (Formerly ``x_source``.)
+        smoothing : λ of the spline in time of the "ot" paths (penalty on ∫f‴² in normalised time); "auto"
+        chooses it by leave-one-snapshot-out from :data:`amphys.solver.paths.SMOOTHING_GRID`.
+        min_coupling_snr : the threshold of ``interpolant="auto"``.
+        knot_stride : the mixture (and nearest) path's knots are every ``knot_stride`` snapshots, in that many
+        interleaved paths that together use every snapshot (1 = the plain mixture path through consecutive
+        snapshots, the behaviour before this option); "auto": about a tenth of the window apart (1 up to 14
+        snapshots), which stops the noise of finite differences of close snapshots from growing with their
+        number (docs/theory.md#learning-from-snapshots).
+        ensemble : independent members trained on bootstrap resamples of every snapshot; the model's velocity is
+        their mean and :meth:`amphys.FitResult.velocity_spread` estimates its error from their spread.
         quadrature_rule : "auto" (Gauss–Legendre for "quadrature", irregular Simpson for "snapshots"),
         "gauss-legendre", "simpson" or "trapezoid".
         n_nodes : quadrature nodes, or time strata per batch for "mc" with a sampler.
@@ -139,7 +166,9 @@ class FitConfig:
         boundary_fraction : share of ``batch_size`` used by the two boundary batches together.
     Network (docs/theory.md#normalisation-and-network)
         hidden : width; depth : hidden layers; time_features : Fourier features sin/cos(kπτ), k = 1..K, besides
-        τ; quadratic_head : s = ½‖y − h(τ, y)‖² with h the MLP (normalised units). derivatives : how ∂_t s and
+        τ ("auto": 2 on the "ot" path, 0 otherwise); time_basis : J > 0 puts the time dependence of s in J smooth
+        functions of t (:mod:`amphys.solver.sieve`), pooling the snapshots in time (0 = off); quadratic_head : s
+        = ½‖y − h(τ, y)‖² with h the MLP (normalised units). derivatives : how ∂_t s and
         ∇s are formed on the one batched forward: "fused" (explicit reverse pass with a fused SiLU derivative,
         fastest; falls back to "autograd" for the quadratic head and the entropic Laplacian), "autograd"
         (torch.autograd.grad with create_graph) or "func" (torch.func.vmap of grad).
@@ -157,7 +186,7 @@ class FitConfig:
 
     steps: int = 4000
     batch_size: int = 1024
-    lr: float = 1e-3
+    lr: Any = "auto"
     seed: int = 0
     device: str = "auto"
     loss: str = "auto"
@@ -179,18 +208,24 @@ class FitConfig:
     weight_fn: str = "none"
     laplacian: str = "auto"
     n_probes: int = 1
-    x_source: str = "auto"
+    interpolant: str = "auto"
+    smoothing: Any = "auto"
+    min_coupling_snr: float = 0.5
+    ensemble: int = 1
+    time_basis: int = 0
+    knot_stride: Any = "auto"
     quadrature_rule: str = "auto"
     n_nodes: int = 16
     centre: bool = False
     boundary_fraction: float = 0.25
-    time_features: int = 0
+    time_features: Any = "auto"
     quadratic_head: bool = False
     derivatives: str = "fused"
     holdout_fraction: float = 0.1
     holdout_every: int = 100
     patience: int = 10
     holdout_rows: int = 4096
+    holdout_ties: float = 2.0
     time_frequencies: Any = ()
     input_map: str = "none"
     input_scale: float = 3.0
@@ -218,10 +253,18 @@ class FitConfig:
             raise InputError("FitConfig.quadrature_rule: time_integral='snapshots' uses the observed times as nodes, "
                              "so Gauss-Legendre nodes are impossible; use 'auto' (Simpson), 'simpson' or "
                              "'trapezoid'")
-        if self.x_source == "sampler" and self.time_integral == "snapshots":
-            raise InputError("FitConfig.x_source: 'sampler' draws samples between snapshots, but "
+        if self.interpolant == "sampler" and self.time_integral == "snapshots":
+            raise InputError("FitConfig.interpolant: 'sampler' draws samples between snapshots, but "
                              "time_integral='snapshots' uses the observed times only; use time_integral='mc' or "
                              "'quadrature'")
+        if self.interpolant == "ot":
+            for name, ok, why in (("loss", self.loss in ("auto", "am"), "fits the deterministic flow (loss='am')"),
+                                  ("time_integral", self.time_integral == "mc", "draws times uniformly ('mc')"),
+                                  ("weight_fn", self.weight_fn == "none", "has no time weight"),
+                                  ("quadratic_head", not self.quadratic_head, "uses the scalar head")):
+                if not ok:
+                    raise InputError(f"FitConfig.{name}: interpolant='ot' {why}, got {getattr(self, name)!r}; "
+                                     "use interpolant='mixture' for this setting")
 
     # -- construction and serialisation ----------------------------------------------------------------------
     @classmethod

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from amphys._checks import check_bool, check_choice, check_float, check_int
 from amphys.errors import InputError, describe
 
-__all__ = ["Integer", "Number", "Choice", "Flag", "Frequencies", "TRAINING", "check_fields", "choices_of"]
+__all__ = ["Integer", "Number", "OrAuto", "Choice", "Flag", "Frequencies", "TRAINING", "check_fields", "choices_of"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,23 @@ class Frequencies:
             raise InputError(f"{name}: expected one of {list(self.choices)} or a list of at most {self.most} "
                              f"positive angular frequencies, got {describe(value)}")
         return tuple(check_float(w, f"{name}[{i}]", low=0.0, low_open=True) for i, w in enumerate(items))
+
+
+@dataclass(frozen=True)
+class OrAuto:
+    """The string "auto" (resolved from the data when the fit starts) or a value ``check`` accepts."""
+
+    check: object
+
+    def __call__(self, value, name: str):
+        if value == "auto" and isinstance(value, str):
+            return value
+        try:
+            return self.check(value, name)
+        except InputError as exc:
+            text = str(exc)
+            text = text.replace("expected ", "expected 'auto' or ", 1) if "expected " in text else f"{text} (or 'auto')"
+            raise InputError(text) from None
 
 
 #: Fields of the training loop (optimiser, schedule, EMA, guard, network size, device), shared by every method.

@@ -27,10 +27,15 @@ from amphys.solver.distributed import Context
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
-__all__ = ["Objective", "LoopSettings", "DivergenceGuard", "Holdout", "Outcome", "LOOP_KEYS", "lr_at",
+__all__ = ["Objective", "LoopSettings", "DivergenceGuard", "Holdout", "Outcome", "Runaway", "LOOP_KEYS", "lr_at",
            "update_ema", "optimiser_step", "run"]
 
 LOOP_KEYS = ("grad_norm", "lr", "wall_time")  # what the loop records besides "step" and the objective's entries
+
+
+class Runaway(Exception):
+    """Raised by a guard or a held-out criterion when the fit has run away from what the data support; the loop
+    stops with status ``runaway`` and the exception's text as the reason."""
 
 
 class Objective(Protocol):
@@ -124,6 +129,11 @@ class Holdout:
     name: str = "val_loss"
     unit: float = 1.0
     label: str = "held-out loss"
+    #: ``error() -> float``: the standard error of the last score (None: scores are exact). A score within
+    #: ``ties`` standard errors of the best is a tie: the later, more trained weights are kept and patience is
+    #: not spent, so a noisy criterion does not stop training early by chance; only a clear rise counts.
+    error: Callable[[], float] | None = None
+    ties: float = 2.0
     _module: torch.nn.Module | None = dataclasses.field(default=None, init=False, repr=False)
 
     def ema_module(self, state: TrainState) -> torch.nn.Module:
@@ -141,8 +151,10 @@ class Holdout:
         """Score the EMA weights, keep them when best; True when patience is exhausted."""
         value = context.broadcast_float(self.score(self.ema_module(state)))  # rank 0's value decides everywhere
         record[self.name] = value * self.unit
-        if not state.best_ema or value < state.best_score:
-            state.best_score, state.best_step = value, state.step
+        noise = self.ties * context.broadcast_float(self.error()) if self.error is not None else 0.0
+        if not state.best_ema or value <= state.best_score + noise:
+            state.best_score = value if not state.best_ema else min(value, state.best_score)
+            state.best_step = state.step
             state.best_ema = [e.detach().clone() for e in state.ema]
             state.since_best = 0
         else:
@@ -221,6 +233,8 @@ def run(state: TrainState, objective: Objective, settings: LoopSettings, *, guar
             if stop is not None:
                 status, message = stop
                 break
+    except Runaway as exc:
+        status, message = FitStatus.RUNAWAY, f"stopped at step {state.step}: {exc}"
     except KeyboardInterrupt:
         if context.active:  # the other ranks may be inside a collective: stop; resume from the last checkpoint
             raise
@@ -265,8 +279,12 @@ def _outcome(state, settings, holdout, status, message) -> Outcome:
     if status == FitStatus.CONVERGED and not message:
         message = f"completed {settings.steps} steps"
     weights = state.ema
-    if holdout is not None and state.best_ema and status != FitStatus.DIVERGED:
+    if holdout is not None and state.best_ema and status != FitStatus.DIVERGED:  # (runaway: the best before it)
         weights = state.best_ema
-        message += (f"; EMA weights of step {state.best_step} (lowest {holdout.label} "
-                    f"{state.best_score * holdout.unit:.5g})")
+        if holdout.error is None or holdout.ties == 0:
+            message += (f"; EMA weights of step {state.best_step} (lowest {holdout.label} "
+                        f"{state.best_score * holdout.unit:.5g})")
+        else:
+            message += (f"; EMA weights of step {state.best_step} (the last whose {holdout.label} was within "
+                        f"{holdout.ties:g} standard errors of the lowest, {state.best_score * holdout.unit:.5g})")
     return Outcome(status, message, weights)

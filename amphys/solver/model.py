@@ -189,17 +189,28 @@ class ActionModel(nn.Module):
 
     def __init__(self, dim: int, *, hidden: int = 256, depth: int = 4, time_features: int = 4,
                  quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None,
-                 time_frequencies=(), input_map: str = "none", input_scale: float = 1.0, modulate: bool = False):
+                 time_frequencies=(), input_map: str = "none", input_scale: float = 1.0, modulate: bool = False,
+                 time_basis: int = 0):
         super().__init__()
         self.dim = int(dim)
         self.quadratic_head = bool(quadratic_head)
         t0, t1 = float(t_span[0]), float(t_span[1])
-        # physical features sin(ω t), cos(ω t) = sin(Ωτ + φ), cos(Ωτ + φ) with Ω = ωT, φ = ω t0 (mod 2π)
-        omegas = [float(w) * (t1 - t0) for w in time_frequencies]
-        phases = [math.remainder(float(w) * t0, 2 * math.pi) for w in time_frequencies]
-        self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1,
-                             omegas=omegas or None, phases=phases or None, input_map=input_map,
-                             input_scale=input_scale, modulate=modulate)
+        if time_basis > 0:  # the time dependence in a basis of J smooth functions (amphys.solver.sieve)
+            if len(time_frequencies) or input_map != "none" or modulate:
+                from amphys.errors import InputError
+
+                raise InputError("time_basis: the sieve network takes no time_frequencies, input_map or "
+                                 "time_modulation; use one or the other")
+            from amphys.solver.sieve import SieveNet
+
+            self.net = SieveNet(dim, hidden, depth, time_basis)
+        else:
+            # physical features sin(ω t), cos(ω t) = sin(Ωτ + φ), cos(Ωτ + φ) with Ω = ωT, φ = ω t0 (mod 2π)
+            omegas = [float(w) * (t1 - t0) for w in time_frequencies]
+            phases = [math.remainder(float(w) * t0, 2 * math.pi) for w in time_frequencies]
+            self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1,
+                                 omegas=omegas or None, phases=phases or None, input_map=input_map,
+                                 input_scale=input_scale, modulate=modulate)
         dt = torch.get_default_dtype()
         mean = torch.zeros(dim, dtype=dt) if mean is None else torch.as_tensor(mean, dtype=dt)
         std = torch.ones(dim, dtype=dt) if std is None else torch.as_tensor(std, dtype=dt)
@@ -220,7 +231,8 @@ class ActionModel(nn.Module):
                    quadratic_head=config.quadratic_head, centre=config.centre,
                    time_frequencies=() if isinstance(freqs, str) else tuple(freqs),
                    input_map=config.input_map if config.input_map != "auto" else "none",
-                   input_scale=config.input_scale, modulate=config.time_modulation, **kwargs)
+                   input_scale=config.input_scale, modulate=config.time_modulation, time_basis=config.time_basis,
+                   **kwargs)
 
     # -- normalised units ------------------------------------------------------------------------------------
     def forward(self, tau: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -102,6 +102,9 @@ class Batch:
     c0: torch.Tensor
     y1: torch.Tensor
     c1: torch.Tensor
+    #: times of the boundary rows when they are not τ = 0 and τ = 1 (strided paths: the ends of each residue path)
+    tau0: torch.Tensor | None = None
+    tau1: torch.Tensor | None = None
 
 
 class TimeIntegral:
@@ -112,8 +115,12 @@ class TimeIntegral:
     """
 
     def __init__(self, data: SnapshotData, *, mode: str, x_source: str, rule: str, n_nodes: int,
-                 n_interior: int, n_boundary: int, sampler=None, to_norm=None, t_phys=None):
+                 n_interior: int, n_boundary: int, sampler=None, to_norm=None, t_phys=None, stride: int = 1):
         self.data, self.mode, self.x_source, self.rule = data, mode, x_source, rule
+        self.stride = int(stride)
+        K = data.tau.size
+        self.residues = [np.arange(r, K, self.stride) for r in range(self.stride)]
+        self.residues = [ix for ix in self.residues if ix.size >= 2]
         self.n_nodes, self.n_int, self.n_b = n_nodes, n_interior, n_boundary
         self.sampler, self.to_norm, self.t_phys = sampler, to_norm, t_phys
         self.device, self.dtype = data.y.device, data.y.dtype
@@ -140,6 +147,9 @@ class TimeIntegral:
                "snapshots (mixture path)", "nearest": "samples of the nearest snapshot"}[self.x_source]
         if self.mode == "quadrature":
             return f"quadrature: {len(self.nodes)} {self.rule} nodes in t, x from {src}"
+        if self.stride > 1:
+            return (f"mc: stratified uniform t, x from {src}, knots every {self.stride} snapshots "
+                    f"({len(self.residues)} interleaved paths that together use every snapshot)")
         return f"mc: stratified uniform t, x from {src}"
 
     # -- helpers ----------------------------------------------------------------------------------------------
@@ -177,8 +187,43 @@ class TimeIntegral:
         c = torch.full((n,), 1.0 / max(n, 1), dtype=self.dtype, device=self.device)
         return y, c if w is None else c * w
 
+    def _draw_strided(self, gen) -> Batch:
+        """Interleaved paths: residue r has knots r, r + s, r + 2s, ...; each row picks a residue, a stratified
+        uniform time within its span and a sample of its mixture path there; the boundary rows sit at the ends of
+        their residue's span. The estimate is the mean over the residue paths of their AM losses."""
+        tau_all, R = self.data.tau, len(self.residues)
+        n, nb = self.n_int, self.n_b
+        r = torch.randint(0, R, (n,), generator=gen).numpy()
+        lo = np.array([tau_all[ix[0]] for ix in self.residues])
+        hi = np.array([tau_all[ix[-1]] for ix in self.residues])
+        u = (np.arange(n) + torch.rand(n, generator=gen, dtype=torch.float64).numpy()) / n
+        tau = lo[r] + u * (hi[r] - lo[r])
+        k = np.empty(n, dtype=np.int64)
+        coin = torch.rand(n, generator=gen, dtype=torch.float64).numpy()
+        for q, ix in enumerate(self.residues):
+            sel = r == q
+            knots = tau_all[ix]
+            j = np.clip(np.searchsorted(knots, tau[sel], side="right") - 1, 0, ix.size - 2)
+            lam = np.clip((tau[sel] - knots[j]) / (knots[j + 1] - knots[j]), 0.0, 1.0)
+            k[sel] = ix[j + (lam > 0.5 if self.x_source == "nearest" else coin[sel] < lam)]
+        y, w = self.data.draw(torch.as_tensor(k, dtype=torch.long), gen)
+        c = self._tensor((hi[r] - lo[r]) / n)
+        if w is not None:
+            c = c * w
+        ends = []
+        for first in (True, False):
+            rb = torch.randint(0, R, (nb,), generator=gen).numpy()
+            kb = np.array([self.residues[q][0 if first else -1] for q in rb], dtype=np.int64)
+            yb, wb = self.data.draw(torch.as_tensor(kb, dtype=torch.long), gen)
+            cb = torch.full((nb,), 1.0 / max(nb, 1), dtype=self.dtype, device=self.device)
+            ends.append((yb, cb if wb is None else cb * wb, self._tensor(tau_all[kb])))
+        (y0, c0, t0), (y1, c1, t1) = ends
+        return Batch(self._tensor(tau), y, c, y0, c0, y1, c1, tau0=t0, tau1=t1)
+
     # -- one batch ----------------------------------------------------------------------------------------------
     def draw(self, gen: torch.Generator, rng: np.random.Generator) -> Batch:
+        if self.stride > 1 and self.mode == "mc" and self.x_source in ("mixture", "nearest"):
+            return self._draw_strided(gen)
         if self.mode == "snapshots":
             k = self._systematic(self.weights, self.n_int, gen)
             y, w = self.data.draw(torch.as_tensor(k, dtype=torch.long), gen)

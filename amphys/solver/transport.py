@@ -15,10 +15,12 @@ import torch
 
 from amphys.errors import InputError
 
-__all__ = ["push_ode", "push_sde", "ODE_METHODS", "FIXED_STEP"]
+__all__ = ["push_ode", "push_sde", "ODE_METHODS", "FIXED_STEP", "MAX_STEPS"]
 
 ODE_METHODS = ("dopri5", "dopri8", "bosh3", "adaptive_heun", "rk4", "midpoint", "euler")
 FIXED_STEP = ("rk4", "midpoint", "euler")
+#: Steps an adaptive method may take per branch before push gives up with an error.
+MAX_STEPS = 20000
 
 
 def _branches(t0: float, times: np.ndarray):
@@ -30,12 +32,14 @@ def _branches(t0: float, times: np.ndarray):
 
 def push_ode(velocity: Callable, x0: torch.Tensor, t0: float, times, *, method: str = "dopri5",
              rtol: float = 1e-6, atol: float = 1e-8, step_size: float | None = None,
-             growth: Callable | None = None):
+             growth: Callable | None = None, max_steps: int = MAX_STEPS):
     """Integrate dx/dt = velocity(t, x) from x0 at t0 to each of ``times``.
 
     ``velocity(t, x)`` takes a scalar tensor t and (n, d) x. With ``growth(t, x) -> (n,)`` the log-weights
     d log w/dt = growth are integrated too (starting from 0). ``step_size`` for the fixed-step methods
-    (default: 1/100 of the longest branch). Returns x (len(times), n, d) and, with growth, log w (len(times), n).
+    (default: 1/100 of the longest branch). Adaptive methods stop after ``max_steps`` steps per branch with a
+    :class:`~amphys.errors.InputError` that says why (a field that has run away makes the step size collapse, and
+    the integration would not finish). Returns x (len(times), n, d) and, with growth, log w (len(times), n).
     """
     from torchdiffeq import odeint
 
@@ -50,6 +54,8 @@ def push_ode(velocity: Callable, x0: torch.Tensor, t0: float, times, *, method: 
         span = max([abs(b[-1] - t0) for b in (fwd, bwd) if b.size] + [0.0])
         h = step_size if step_size is not None else (span / 100 if span > 0 else 1.0)
         options = {"step_size": h}
+    else:
+        options = {"max_num_steps": int(max_steps)}
     n = x0.shape[0]
     lw0 = torch.zeros(n, dtype=x0.dtype, device=x0.device)
 
@@ -68,7 +74,16 @@ def push_ode(velocity: Callable, x0: torch.Tensor, t0: float, times, *, method: 
         if branch.size == 0:
             continue
         tt = torch.as_tensor(np.concatenate([[t0], branch]), dtype=x0.dtype, device=x0.device)
-        sol = odeint(rhs, state0, tt, method=method, rtol=rtol, atol=atol, options=options)
+        try:
+            sol = odeint(rhs, state0, tt, method=method, rtol=rtol, atol=atol, options=options)
+        except AssertionError as exc:  # torchdiffeq: max_num_steps reached, or the step size underflowed
+            if "max_num_steps" not in str(exc) and "underflow" not in str(exc):
+                raise
+            speed = float(torch.linalg.norm(velocity(tt[0], x0), dim=1).max())
+            raise InputError(f"push: the adaptive ODE solver ({method}) needed more than {max_steps} steps from "
+                             f"t={t0:g} to t={float(tt[-1]):g}: the field is too rough to integrate at rtol={rtol:g} "
+                             f"(|v| up to {speed:.3g} at the start); check the fit's status (a fit that ran away "
+                             "has such fields), or push with method='rk4' and a step_size") from None
         xs, lws = (sol, None) if growth is None else sol
         for i, t in enumerate(branch):
             found[float(t)] = (xs[i + 1], None if lws is None else lws[i + 1])

@@ -54,7 +54,8 @@ class FitResult:
     """
 
     def __init__(self, model: ActionModel, config: FitConfig, history: dict, status, message: str, *,
-                 units_x="1", units_t="1", dim_names=None, wall_time=0.0, integral="", source=""):
+                 units_x="1", units_t="1", dim_names=None, wall_time=0.0, integral="", source="",
+                 read_options=None):
         self.model_ = model.to(dtype=torch.float64, device="cpu").eval()
         for p in self.model_.parameters():
             p.requires_grad_(False)
@@ -64,6 +65,8 @@ class FitResult:
         self.units_x, self.units_t = units_x, units_t
         self.dim_names = list(dim_names) if dim_names is not None else [f"x{i}" for i in range(model.dim)]
         self.wall_time, self.integral, self.source = float(wall_time), integral, source
+        #: how the data file was read (CLI reader options such as the time column), reused by later commands
+        self.read_options: dict = dict(read_options or {})
 
     # -- basic facts -------------------------------------------------------------------------------------------
     @property
@@ -137,6 +140,21 @@ class FitResult:
             out = [self.model_.potential(tt[i:i + _CHUNK], xx[i:i + _CHUNK]) for i in range(0, xx.shape[0], _CHUNK)]
         return torch.cat(out).numpy() if out else np.zeros(0)
 
+    def velocity_spread(self, t, x) -> np.ndarray:
+        """Estimated size of the error ‖v(t, x) − v*(t, x)‖ per point, shape (n,), in units_x/units_t, from the
+        data alone: the spread of the ensemble's members (fit with ``ensemble=M``, M ≥ 2) times a calibration
+        factor (:data:`amphys.solver.ensemble.SPREAD_CALIBRATION`, measured on systems with known fields:
+        docs/benchmarks.md). It sees the sampling part of the error (how much the field moves when the data are
+        drawn again), not a bias every member shares."""
+        from amphys.solver.ensemble import SPREAD_CALIBRATION, EnsembleModel
+
+        if not isinstance(self.model_, EnsembleModel):
+            raise InputError("velocity_spread: needs an ensemble; fit with ensemble=M (M >= 2 members, e.g. "
+                             "amphys.fit(data, ensemble=4) or amphys fit --ensemble 4)")
+        tt, xx = self._inputs(t, x)
+        out = [self.model_.spread(tt[i:i + _CHUNK], xx[i:i + _CHUNK]) for i in range(0, xx.shape[0], _CHUNK)]
+        return SPREAD_CALIBRATION * (torch.cat(out).detach().numpy() if out else np.zeros(0))
+
     def _velocity_fn(self):
         m = self.model_
         return lambda t, x: m.velocity(t.expand(x.shape[0]), x)
@@ -198,16 +216,24 @@ class FitResult:
         meta = {"status": self.status.value, "message": self.message, "units_x": self.units_x,
                 "units_t": self.units_t, "dim_names": self.dim_names, "dim": self.dim, "t_span": list(self.t_span),
                 "wall_time": self.wall_time, "integral": self.integral, "source": self.source,
-                "created_by": f"amphys {__version__}"}
+                "read_options": self.read_options, "created_by": f"amphys {__version__}"}
         state = {"format": MODEL_FORMAT, "config_json": self.config.to_json(), "meta_json": json.dumps(meta),
                  "model": {k: v.detach().clone() for k, v in self.model_.state_dict().items()},
                  "history": {k: torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in self._history.items()}}
         return atomic_torch_save(state, path)
 
 
-def build_model(config: FitConfig, dim: int) -> ActionModel:
-    """The network of ``config`` for ``dim`` coordinates (float64), to load a state dict into."""
-    return ActionModel.from_config(config, dim).to(torch.float64)
+def build_model(config: FitConfig, dim: int):
+    """The network of ``config`` for ``dim`` coordinates (float64), to load a state dict into (an
+    :class:`~amphys.solver.ensemble.EnsembleModel` of ``config.ensemble`` members when that is > 1)."""
+    def one():
+        return ActionModel.from_config(config, dim).to(torch.float64)
+
+    if config.ensemble > 1:
+        from amphys.solver.ensemble import EnsembleModel
+
+        return EnsembleModel([one() for _ in range(config.ensemble)]).to(torch.float64)
+    return one()
 
 
 def load_model(path) -> FitResult:
@@ -248,4 +274,5 @@ def load_model(path) -> FitResult:
     return FitResult(model, config, history, status, meta.get("message", ""),
                      units_x=meta.get("units_x", "1"), units_t=meta.get("units_t", "1"),
                      dim_names=meta.get("dim_names"), wall_time=meta.get("wall_time", 0.0),
-                     integral=meta.get("integral", ""), source=meta.get("source", ""))
+                     integral=meta.get("integral", ""), source=meta.get("source", ""),
+                     read_options=meta.get("read_options"))
