@@ -7,7 +7,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["samplers", "numerics", "solver", "projection", "continuity", "schrodinger-analytic", "benchmarks-physics",
-         "scaling"]
+         "quantum", "scaling"]
 HEADER = """# Benchmarks
 
 Every figure on this page was measured by the command printed beside it, on the machine and date stated there.

@@ -86,3 +86,64 @@ def test_snapshots_benchmark_refuses_unknown_rows_and_too_few_snapshots(tmp_path
 
     with pytest.raises(InputError, match=match):
         bench.run("snapshots", "tiny", tmp_path, cases=["rot"], **kw)
+
+
+def test_tiny_schrodinger_selected_cases_end_to_end(tmp_path, capsys):
+    """``--cases`` runs only the named cases and says so in the command; the exact-sample row resolves the
+    recipe's frequencies (the coherent state oscillates at ω = 1); an unknown key is an error naming the keys."""
+    assert main(["bench", "schrodinger", "--tiny", "--cases", "coherent", "-o", str(tmp_path)]) == 0
+    head = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert head["benchmark"] == "schrodinger" and head["coherent_target"] == 0.005
+    assert not any(k.startswith("vortex") for k in head)
+    ds = amphys.io.open_dataset(tmp_path / "schrodinger.h5")
+    assert list(ds["case_key"].values) == ["coherent"] and list(ds["row"].values) == ["am-exact", "am-data"]
+    (w,) = json.loads(str(ds["frequencies"].sel(row="am-exact").values[0]))
+    assert w == pytest.approx(1.0, rel=0.03)
+    assert "--cases coherent" in ds.attrs["command"]
+    assert np.all(np.isfinite(ds["velocity_error_root"].values))
+    with pytest.raises(UnknownNameError, match="vortex"):
+        amphys.bench.run("schrodinger", "tiny", tmp_path, cases=("vortx",))
+    with pytest.raises(ValueError, match="--cases"):
+        amphys.bench.run("barenblatt", "tiny", tmp_path, cases=("d=2, m=2",))
+
+
+def test_frame_path_sampler_draws_the_mixture_of_the_neighbouring_frames():
+    """Between stored frames k and k+1 the sampler's law is (1 − λ)q_k + λq_{k+1}: its mean and second moment
+    are the mixture's (computed on the grid), at a frame it is that frame's law, and with frames far apart the
+    mixture is told apart from q_t itself (so the test can fail)."""
+    from amphys.bench.schrodinger import FramePathSampler
+
+    system = amphys.systems.get("fp-grid", n_frames=5)
+    sampler = FramePathSampler(system)
+    ts = system.frame_times
+    xs = np.linspace(*system.box[0], 8001)
+    dx = xs[1] - xs[0]
+
+    def moments(parts):
+        p = sum(w * system.fields(float(t)).density.pdf(xs[:, None]) for w, t in parts)
+        return np.array([np.sum(p * xs) * dx, np.sum(p * xs ** 2) * dx])
+
+    rng = np.random.default_rng(0)
+    n, lam = 400_000, 0.3
+    t = ts[1] + lam * (ts[2] - ts[1])
+    x = sampler(t, n, rng)
+    assert x.shape == (n, 1)
+    got = np.array([x.mean(), (x ** 2).mean()])
+    se = np.array([x.std(), (x ** 2).std()]) / np.sqrt(n)
+    mix = moments([(1 - lam, ts[1]), (lam, ts[2])])
+    np.testing.assert_array_less(np.abs(got - mix), 5 * se)
+    assert np.max(np.abs(got - moments([(1.0, t)])) / se) > 10   # q_t is not the mixture of distant frames
+    x0 = sampler(ts[3], n, rng)
+    np.testing.assert_array_less(np.abs([x0.mean(), (x0 ** 2).mean()] - moments([(1.0, ts[3])])), 5 * se)
+
+
+def test_tiny_hydrogen_protocol_end_to_end(tmp_path, capsys):
+    """The protocol's floors, oracle and checkpoints come out finite; the oracle pushes the true field, so its
+    sharp-kernel MMD is of the order of the floor's, far below a fit of 40 steps."""
+    assert main(["bench", "hydrogen-protocol", "--tiny", "-o", str(tmp_path)]) == 0
+    head = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("floor_mmd2_paper", "floor_mmd2_sharp", "oracle_mmd2_paper", "oracle_mmd2_sharp",
+                "am_exact_mmd2_paper", "am_exact_verr"):
+        assert np.isfinite(head[key]), key
+    assert head["oracle_mmd2_sharp"] < head["am_exact_mmd2_sharp"]
+    assert "am_data_verr" not in head   # --tiny runs the exact-sample row only

@@ -1,8 +1,10 @@
 """Reproduction benchmarks (docs/benchmarks.md): ``amphys bench NAME [--quick|--full]`` and ``benchmarks/NAME.py``.
 
 Names: ``hydrogen`` (the Action Matching paper's Schrödinger experiment, and the 1s+2pz state), the physics
-suite ``barenblatt``, ``ou``, ``fp-double-well``, ``pme-merge``, ``schrodinger-grid``, and ``sweeps`` (velocity
-error vs samples per snapshot, number of snapshots and time-integral mode). Each run writes ``NAME.h5`` (an
+suite ``barenblatt``, ``ou``, ``fp-double-well``, ``pme-merge``, ``schrodinger-grid``, ``sweeps`` (velocity
+error vs samples per snapshot, number of snapshots and time-integral mode), and ``schrodinger`` (the field error on
+seven quantum states, with the error anatomy) and ``hydrogen-protocol`` (the paper's hydrogen protocol with 5000
+samples per time, a sharper kernel and the field error along training). Each run writes ``NAME.h5`` (an
 ``xarray.Dataset``), ``NAME.md`` (markdown tables with command, machine and date) and ``NAME.json`` (flat
 headline figures, also the last line printed by the scripts).
 
@@ -20,7 +22,8 @@ from amphys.errors import unknown_name
 
 __all__ = ["NAMES", "SCALE_NAMES", "run", "describe"]
 
-NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps", "snapshots")
+NAMES = ("hydrogen", "barenblatt", "ou", "fp-double-well", "pme-merge", "schrodinger-grid", "sweeps", "snapshots",
+         "schrodinger", "hydrogen-protocol")
 SCALE_NAMES = ("tiny", "quick", "full", "defaults")
 
 
@@ -32,6 +35,10 @@ def describe(name: str) -> str:
         return "velocity error vs samples per snapshot, number of snapshots and time-integral mode"
     if name == "snapshots":
         return "learning from finite snapshots: the default vs the mixture path, CFM, torchcfm and parametric floors"
+    if name == "schrodinger":
+        return "field error against the AM target on seven quantum states, with the error anatomy"
+    if name == "hydrogen-protocol":
+        return "the AM paper's hydrogen protocol with 5000 samples per time: paper and sharp MMD, field error"
     from amphys.bench.physics import DESCRIPTIONS
 
     return DESCRIPTIONS[name]
@@ -47,7 +54,8 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         ks=None, rows=None):
     """Run benchmark ``name`` at ``scale`` ("tiny" for tests, "quick", "full"); write its files into ``output``
     (default ``./amphys-bench-NAME``) and return a :class:`~amphys.bench._common.BenchOutput`. ``cases``, ``ks``
-    and ``rows`` (snapshots only) select cases, numbers of snapshots and rows of the plan."""
+    and ``rows`` (snapshots only) select cases, numbers of snapshots and rows of the plan; ``cases`` also
+    selects the states of ``schrodinger`` (its case keys)."""
     from amphys.bench._common import get_scale, limit_threads, write_outputs
 
     check_name(name)
@@ -61,7 +69,7 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         sc = dataclasses.replace(get_scale("quick"), name="defaults")
     else:
         sc = get_scale(scale)
-    if cases is not None:
+    if cases is not None and name != "schrodinger":   # schrodinger checks its own case keys
         from amphys.bench.snapshots import CASES
         from amphys.bench.snapshots_small import SMALL_CASES
         from amphys.errors import unknown_name
@@ -69,7 +77,8 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         if name != "snapshots":
             from amphys.errors import InputError
 
-            raise InputError(f"--cases: only the snapshots benchmark has cases to select, got {name!r}")
+            raise InputError(f"--cases: only the snapshots and schrodinger benchmarks have cases to select, "
+                             f"got {name!r}")
         for c in cases:
             if c not in CASES and c not in SMALL_CASES:
                 raise unknown_name("snapshots case", c, [*CASES, *SMALL_CASES])
@@ -92,6 +101,14 @@ def run(name: str, scale: str = "quick", output=None, *, seed: int = 0, command:
         from amphys.bench.snapshots import run_snapshots
 
         out = run_snapshots(sc, folder, seed=seed, command=command, cases=cases, ks=ks, rows=rows)
+    elif name == "schrodinger":
+        from amphys.bench.schrodinger import run_schrodinger
+
+        out = run_schrodinger(sc, folder, seed=seed, command=command, cases=cases)
+    elif name == "hydrogen-protocol":
+        from amphys.bench.protocol import run_protocol
+
+        out = run_protocol(sc, folder, seed=seed, command=command)
     else:
         from amphys.bench._runner import run_physics
 

@@ -35,7 +35,8 @@ def add_arguments(p):
     p.add_argument("-o", "--output", default=None, help="output folder (default ./amphys-bench-NAME)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the fits and the evaluation")
     p.add_argument("--cases", default=None, metavar="A,B",
-                   help="snapshots only: run these cases (comma-separated keys), e.g. rot,sym")
+                   help="snapshots and schrodinger: run these cases (comma-separated keys), e.g. rot,sym; "
+                        "schrodinger: paper, s2pz, coherent, squeezed, vortex, packet, sgrid")
     p.add_argument("--ks", default=None, metavar="K,K",
                    help="snapshots only: these numbers of snapshots instead of the plan's (no sweeps), e.g. 11,21")
     p.add_argument("--rows", default=None, metavar="A,B",

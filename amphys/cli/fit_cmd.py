@@ -71,6 +71,9 @@ def add_arguments(p):
             kwargs.update(type=_or_auto(int), metavar="N|auto", help=f"default {default!r}")
         elif default == "auto":
             kwargs.update(type=_or_auto(float), metavar="X|auto", help=f"default {default!r}")
+        elif f.name == "time_frequencies":
+            kwargs.update(metavar="auto|none|W1,W2", help="angular frequencies of the time features, 'auto' "
+                          "(detected in the snapshots) or 'none' (default)")
         else:  # pragma: no cover - every field has one of the types above
             kwargs.update(help=f"default {default!r}")
         flags = [_flag(f.name)]

@@ -8,12 +8,15 @@
   :class:`SampleMetrics` (their settings; each metric beside its noise floor);
 - :func:`continuity_residual` (weak form, from samples alone) and :func:`continuity_test` (the calibrated test of
   the continuity equation: p-values, transport ratio);
-- :func:`metric_floor`: the noise threshold of any two-sample metric (19 null replicates, exact 5% decision).
+- :func:`metric_floor`: the noise threshold of any two-sample metric (19 null replicates, exact 5% decision);
+- :func:`error_anatomy` (where the field error lives: by time, radius, density level and distance to a node,
+  with the error on the region holding 99% of the mass).
 
 numpy, scipy and POT only. The workflows that use them (``amphys.evaluate``, the held-out-time protocol,
 ``validate``) live in :mod:`amphys.workflows`.
 """
 
+from amphys.diagnostics.anatomy import anatomy_of_samples, error_anatomy
 from amphys.diagnostics.continuity import ContinuityResult, continuity_test
 from amphys.diagnostics.fields import action_gap, field_metrics, push_samples, rk4_push
 from amphys.diagnostics.floors import MetricFloor, metric_floor
@@ -27,6 +30,7 @@ __all__ = [
     "METRICS", "SampleMetrics", "project_gradient", "Projection", "am_target", "mmd2", "energy_distance",
     "sliced_w2", "w2", "median_bandwidth", "field_metrics", "action_gap", "rk4_push", "push_samples",
     "continuity_residual", "continuity_test", "ContinuityResult", "metric_floor", "MetricFloor",
+    "error_anatomy", "anatomy_of_samples",
 ]
 
 # Deprecated names: the workflows moved to amphys.workflows. Resolved on access only (PEP 562), with a warning;

@@ -7,9 +7,11 @@ Every function takes datasets (or arrays) and an output path, writes one file an
 - :func:`plot_metrics` — diagnostics vs time, each noise band shaded (docs/theory.md#field-and-sample-metrics);
 - :func:`plot_training` — loss and gradient norm vs step;
 - :func:`animate_samples` — GIF of pushed samples;
+- :func:`plot_error_anatomy` — where the field error lives (``amphys.diagnostics.error_anatomy``);
 - :func:`plot_file` — pick the right figures for a file written by amphys (``amphys plot``).
 """
 
+from amphys.plotting.anatomy import plot_error_anatomy
 from amphys.plotting.figures import (
     animate_samples,
     plot_densities,
@@ -20,4 +22,4 @@ from amphys.plotting.figures import (
 from amphys.plotting.files import plot_file
 
 __all__ = ["plot_densities", "plot_velocity_fields", "plot_metrics", "plot_training", "animate_samples",
-           "plot_file"]
+           "plot_file", "plot_error_anatomy"]

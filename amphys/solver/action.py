@@ -69,10 +69,8 @@ class ActionMatching:
         self.scale = self.length ** 2 / self.T  # s_phys = scale * s and L_phys = scale * L
         with torch.random.fork_rng(devices=[]):  # the initial weights depend on the seed only: ranks start equal
             torch.manual_seed(cfg.seed)
-            model = ActionModel(self.dim, hidden=cfg.hidden, depth=cfg.depth, time_features=cfg.time_features,
-                                quadratic_head=cfg.quadratic_head, centre=cfg.centre, t_span=self.t_span,
-                                time_basis=cfg.time_basis,
-                                mean=torch.as_tensor(self.mean), std=torch.as_tensor(self.std))
+            model = ActionModel.from_config(cfg, self.dim, t_span=self.t_span, mean=torch.as_tensor(self.mean),
+                                            std=torch.as_tensor(self.std))
         self.model = model.to(device=device, dtype=dtype)
         self.laplacian = None
         if cfg.loss == "entropic":

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from amphys.errors import FileFormatError, InputError, describe, unknown_name
-from amphys.solver.fields import TRAINING, Choice, Flag, Integer, Number, OrAuto, check_fields, choices_of
+from amphys.solver.fields import TRAINING, Choice, Flag, Frequencies, Integer, Number, OrAuto, check_fields, choices_of
 
-__all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL"]
+__all__ = ["FitConfig", "CHECKS", "CHOICES", "RENAMED", "RESUME_NEUTRAL", "ADDED_OFF"]
 
 #: The constraint of every field except ``sigma`` (a number or a callable, checked in ``__post_init__``).
 CHECKS: dict = {
@@ -60,6 +60,10 @@ CHECKS: dict = {
     "holdout_rows": Integer(16),
     "patience": Integer(0),
     "holdout_ties": Number(0.0),
+    "time_frequencies": Frequencies(),
+    "input_map": Choice("none", "radial", "asinh"),
+    "input_scale": Number(0.0, low_open=True),
+    "time_modulation": Flag(),
 }
 
 #: Valid values of the string-valued fields.
@@ -69,6 +73,12 @@ CHOICES: dict[str, tuple[str, ...]] = choices_of(CHECKS)
 #: and ``replace``, so configs and models saved by earlier versions keep working.
 RENAMED = {"validation_fraction": "holdout_fraction", "eval_every": "holdout_every",
            "validation_rows": "holdout_rows", "x_source": "interpolant"}
+
+#: Fields added after configs were first stored, with the value that means "off": a stored config (one that has
+#: every field of :data:`_STORED`) was written by a version without them, so it reads them as off, not as the
+#: current default, and its model and checkpoint load and resume as they were trained.
+ADDED_OFF = {"time_frequencies": (), "time_modulation": False, "input_map": "none"}
+_STORED = ("steps", "batch_size", "lr", "seed", "loss", "time_integral", "hidden", "depth")
 
 #: Fields that may differ between a checkpoint and the run resuming it (they do not change the numbers).
 RESUME_NEUTRAL = ("device", "checkpoint_every", "max_time")
@@ -162,6 +172,16 @@ class FitConfig:
         ∇s are formed on the one batched forward: "fused" (explicit reverse pass with a fused SiLU derivative,
         fastest; falls back to "autograd" for the quadratic head and the entropic Laplacian), "autograd"
         (torch.autograd.grad with create_graph) or "func" (torch.func.vmap of grad).
+    Input representation (docs/theory.md#normalisation-and-network)
+        time_frequencies : angular frequencies ω_j (radians per unit of the data's time) whose sin(ω_j t) and
+        cos(ω_j t) the network reads next to τ, so a flow that oscillates in time becomes a function of its
+        phase; "auto" detects them in the snapshots' moments (:func:`amphys.solver.spectrum.detect_frequencies`,
+        none for a flow that does not oscillate), "none" or () gives none; a list (or "0.3, 0.6") gives them. The
+        fit returns the resolved tuple. A stored config of a version without these fields reads them as off
+        (:data:`ADDED_OFF`).
+        input_map : the spatial input of the network, "none" (whitened coordinates z), "radial"
+        (z/(1 + ‖z‖/r0)) or "asinh" (r0·asinh(z/r0) per coordinate), compressing heavy tails; input_scale : r0,
+        in units of the whitened coordinates.
     """
 
     steps: int = 4000
@@ -206,6 +226,10 @@ class FitConfig:
     patience: int = 10
     holdout_rows: int = 4096
     holdout_ties: float = 2.0
+    time_frequencies: Any = ()
+    input_map: str = "none"
+    input_scale: float = 3.0
+    time_modulation: bool = False
 
     def __post_init__(self):
         check_fields(self, CHECKS)
@@ -255,6 +279,8 @@ class FitConfig:
         if not isinstance(values, dict):
             raise InputError(f"FitConfig: expected a mapping of field names to values, got {describe(values)}")
         values = _renamed(values, warn=warn_renamed)
+        if all(key in values for key in _STORED):
+            values = {**ADDED_OFF, **values}
         names = cls.field_names()
         for key in values:
             if key not in names:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amphys._checks import check_bool, check_choice, check_float, check_int
-from amphys.errors import InputError
+from amphys.errors import InputError, describe
 
-__all__ = ["Integer", "Number", "OrAuto", "Choice", "Flag", "TRAINING", "check_fields", "choices_of"]
+__all__ = ["Integer", "Number", "OrAuto", "Choice", "Flag", "Frequencies", "TRAINING", "check_fields", "choices_of"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,34 @@ class Flag:
 
     def __call__(self, value, name: str) -> bool:
         return check_bool(value, name)
+
+
+@dataclass(frozen=True)
+class Frequencies:
+    """One of the strings ``choices`` (e.g. "auto"), or a sequence of at most ``most`` finite positive numbers
+    (angular frequencies), returned as a tuple of floats; "none" is the empty tuple."""
+
+    choices: tuple[str, ...] = ("auto", "none")
+    most: int = 8
+
+    def __call__(self, value, name: str):
+        if isinstance(value, str) and value not in self.choices and any(c.isdigit() for c in value):
+            value = [v for v in value.replace(",", " ").split()]  # "0.35, 0.7" (the command line)
+            try:
+                value = [float(v) for v in value]
+            except ValueError:
+                raise InputError(f"{name}: expected one of {list(self.choices)} or comma-separated numbers, "
+                                 f"got {describe(value)}") from None
+        if isinstance(value, str):
+            return () if value == "none" else check_choice(value, name, self.choices)
+        try:
+            items = tuple(value)
+        except TypeError:
+            items = None
+        if items is None or len(items) > self.most:
+            raise InputError(f"{name}: expected one of {list(self.choices)} or a list of at most {self.most} "
+                             f"positive angular frequencies, got {describe(value)}")
+        return tuple(check_float(w, f"{name}[{i}]", low=0.0, low_open=True) for i, w in enumerate(items))
 
 
 @dataclass(frozen=True)

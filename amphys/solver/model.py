@@ -53,12 +53,38 @@ class SiLUWithDerivative(torch.autograd.Function):
 
 
 class ActionNet(nn.Module):
-    """MLP (τ, z) -> R^out with Fourier time features."""
+    """MLP (τ, z) -> R^out with Fourier time features.
 
-    def __init__(self, dim: int, hidden: int = 256, depth: int = 4, time_features: int = 4, out: int = 1):
+    Inputs, in order: τ; sin kπτ, cos kπτ for k = 1..``time_features``; sin(Ω_jτ + φ_j), cos(Ω_jτ + φ_j) for the
+    ``omegas`` Ω_j (angular frequencies in normalised time, φ_j their phases: the physical features sin(ω_j t),
+    cos(ω_j t)); and the spatial input c(z), with c the identity or a compression of heavy tails
+    (``input_map``): ``"radial"`` c(z) = z/(1 + ‖z‖/r0), ``"asinh"`` c(z) = r0·asinh(z/r0) per coordinate, with
+    r0 = ``input_scale`` (in units of the whitened coordinates); with ``modulate``, also the products
+    c(z)·sin(Ω_jτ + φ_j) and c(z)·cos(Ω_jτ + φ_j) (a rigidly rotating or oscillating field is then a function of
+    coordinates the first layer forms exactly: the rotated frame x cos ωt + y sin ωt, ...). The buffers of the
+    options exist only when they are on, so models saved without them load unchanged.
+    """
+
+    def __init__(self, dim: int, hidden: int = 256, depth: int = 4, time_features: int = 4, out: int = 1, *,
+                 omegas=None, phases=None, input_map: str = "none", input_scale: float = 1.0,
+                 modulate: bool = False):
         super().__init__()
-        self.register_buffer("freqs", math.pi * torch.arange(1, time_features + 1, dtype=torch.get_default_dtype()))
-        width_in = 1 + 2 * time_features + dim
+        dt = torch.get_default_dtype()
+        self.register_buffer("freqs", math.pi * torch.arange(1, time_features + 1, dtype=dt))
+        n_omega = 0 if omegas is None else len(omegas)
+        if n_omega:
+            self.register_buffer("omegas", torch.as_tensor(omegas, dtype=dt).reshape(-1).clone())
+            ph = torch.zeros(n_omega, dtype=dt) if phases is None else torch.as_tensor(phases, dtype=dt)
+            self.register_buffer("phases", ph.reshape(-1).clone())
+        else:
+            self.omegas = self.phases = None
+        if input_map not in ("none", "radial", "asinh"):
+            raise ValueError(f"input_map must be 'none', 'radial' or 'asinh', got {input_map!r}")
+        self.input_map = input_map
+        if input_map != "none":
+            self.register_buffer("input_scale", torch.tensor(float(input_scale), dtype=dt))
+        self.modulate = bool(modulate) and n_omega > 0
+        width_in = 1 + 2 * time_features + 2 * n_omega + dim + (2 * n_omega * dim if self.modulate else 0)
         layers: list[nn.Module] = []
         for i in range(depth):
             layers += [nn.Linear(width_in if i == 0 else hidden, hidden), nn.SiLU()]
@@ -68,19 +94,60 @@ class ActionNet(nn.Module):
         layers.append(last)
         self.mlp = nn.Sequential(*layers)
 
+    @property
+    def n_omegas(self) -> int:
+        return 0 if self.omegas is None else int(self.omegas.shape[0])
+
+    def _time_inputs(self, t1: torch.Tensor) -> list[torch.Tensor]:
+        """[τ, sin kπτ, cos kπτ, sin(Ωτ + φ), cos(Ωτ + φ)] for τ of shape (n, 1)."""
+        arg = t1 * self.freqs
+        parts = [t1, torch.sin(arg), torch.cos(arg)]
+        if self.omegas is not None:
+            arg2 = torch.addcmul(self.phases, t1, self.omegas)
+            parts += [torch.sin(arg2), torch.cos(arg2)]
+        return parts
+
+    def compress(self, z: torch.Tensor) -> torch.Tensor:
+        """c(z), the spatial input of the MLP."""
+        if self.input_map == "radial":
+            rho = torch.linalg.vector_norm(z, dim=-1, keepdim=True) / self.input_scale
+            return z / (1 + rho)
+        if self.input_map == "asinh":
+            return self.input_scale * torch.asinh(z / self.input_scale)
+        return z
+
+    def _pull_back(self, z: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """∇_z from ∇_c: (∂c/∂z)ᵀ g (the Jacobian is symmetric for both maps)."""
+        if self.input_map == "radial":
+            r0 = self.input_scale
+            norm = torch.linalg.vector_norm(z, dim=-1, keepdim=True)
+            inv = 1 / (1 + norm / r0)
+            zg = torch.sum(z * g, dim=-1, keepdim=True)
+            return g * inv - z * (zg * inv * inv / (r0 * torch.clamp(norm, min=torch.finfo(z.dtype).tiny)))
+        if self.input_map == "asinh":
+            return g * torch.rsqrt(1 + (z / self.input_scale) ** 2)
+        return g
+
+    def _inputs(self, parts: list[torch.Tensor], c: torch.Tensor) -> torch.Tensor:
+        """The MLP input: time parts, c(z) and, with ``modulate``, c(z)·sin_j and c(z)·cos_j (j major)."""
+        ins = [*parts, c]
+        if self.modulate:
+            sn, cs = parts[3], parts[4]
+            ins += [(sn[..., :, None] * c[..., None, :]).flatten(-2), (cs[..., :, None] * c[..., None, :]).flatten(-2)]
+        return torch.cat(ins, dim=-1)
+
     def forward(self, tau: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         tau = tau[..., None]
-        arg = tau * self.freqs
-        return self.mlp(torch.cat([tau, torch.sin(arg), torch.cos(arg), z], dim=-1))
+        return self.mlp(self._inputs(self._time_inputs(tau), self.compress(z)))
 
     def value_and_grad(self, tau: torch.Tensor, z: torch.Tensor, n_grad: int | None = None):
         """(s, ∂_τ s, ∇_z s) of the scalar output by one forward and an explicit reverse pass (differentiable
         in the weights): g_{l−1} = (g_l ⊙ silu′(a_l)) W_l. Rows (n,), (m,), (m, d): the derivatives only for the
         first ``m = n_grad`` rows (all by default), so rows that need only s (boundary batches) cost a forward."""
         t1 = tau[:, None]
-        arg = t1 * self.freqs
-        sn, cs = torch.sin(arg), torch.cos(arg)
-        h = torch.cat([t1, sn, cs, z], dim=-1)
+        parts = self._time_inputs(t1)
+        c = self.compress(z)
+        h = self._inputs(parts, c)
         linears = [m for m in self.mlp if isinstance(m, nn.Linear)]
         slopes = []
         for lin in linears[:-1]:
@@ -93,9 +160,24 @@ class ActionNet(nn.Module):
         for lin, d in zip(reversed(linears[:-1]), reversed(slopes)):
             g = (g * d[:m]) @ lin.weight
         K = self.freqs.shape[0]
-        sn, cs = sn[:m], cs[:m]
+        sn, cs = parts[1][:m], parts[2][:m]
         ds_dtau = g[:, 0] + torch.sum((g[:, 1:K + 1] * cs - g[:, K + 1:2 * K + 1] * sn) * self.freqs, dim=-1)
-        return s, ds_dtau, g[:, 2 * K + 1:]
+        J = self.n_omegas
+        if J:
+            a = 2 * K + 1
+            sn2, cs2 = parts[3][:m], parts[4][:m]
+            ds_dtau = ds_dtau + torch.sum((g[:, a:a + J] * cs2 - g[:, a + J:a + 2 * J] * sn2) * self.omegas, dim=-1)
+        a = 2 * K + 2 * J + 1
+        d = z.shape[1]
+        gz = g[:, a:a + d]
+        if self.modulate:
+            sn2, cs2 = parts[3][:m, :, None], parts[4][:m, :, None]
+            g_s = g[:, a + d:a + d + J * d].reshape(m, J, d)
+            g_c = g[:, a + d + J * d:].reshape(m, J, d)
+            gz = gz + torch.sum(g_s * sn2 + g_c * cs2, dim=1)
+            ds_dtau = ds_dtau + torch.sum(torch.sum((g_s * cs2 - g_c * sn2) * c[:m, None, :], dim=-1) * self.omegas,
+                                          dim=-1)
+        return s, ds_dtau, self._pull_back(z[:m], gz)
 
 
 class ActionModel(nn.Module):
@@ -107,26 +189,50 @@ class ActionModel(nn.Module):
 
     def __init__(self, dim: int, *, hidden: int = 256, depth: int = 4, time_features: int = 4,
                  quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None,
+                 time_frequencies=(), input_map: str = "none", input_scale: float = 1.0, modulate: bool = False,
                  time_basis: int = 0):
         super().__init__()
         self.dim = int(dim)
         self.quadratic_head = bool(quadratic_head)
+        t0, t1 = float(t_span[0]), float(t_span[1])
         if time_basis > 0:  # the time dependence in a basis of J smooth functions (amphys.solver.sieve)
+            if len(time_frequencies) or input_map != "none" or modulate:
+                from amphys.errors import InputError
+
+                raise InputError("time_basis: the sieve network takes no time_frequencies, input_map or "
+                                 "time_modulation; use one or the other")
             from amphys.solver.sieve import SieveNet
 
             self.net = SieveNet(dim, hidden, depth, time_basis)
         else:
-            self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1)
+            # physical features sin(ω t), cos(ω t) = sin(Ωτ + φ), cos(Ωτ + φ) with Ω = ωT, φ = ω t0 (mod 2π)
+            omegas = [float(w) * (t1 - t0) for w in time_frequencies]
+            phases = [math.remainder(float(w) * t0, 2 * math.pi) for w in time_frequencies]
+            self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1,
+                                 omegas=omegas or None, phases=phases or None, input_map=input_map,
+                                 input_scale=input_scale, modulate=modulate)
         dt = torch.get_default_dtype()
         mean = torch.zeros(dim, dtype=dt) if mean is None else torch.as_tensor(mean, dtype=dt)
         std = torch.ones(dim, dtype=dt) if std is None else torch.as_tensor(std, dtype=dt)
-        t0, t1 = float(t_span[0]), float(t_span[1])
         self.register_buffer("t0", torch.tensor(t0, dtype=dt))
         self.register_buffer("t_scale", torch.tensor(t1 - t0, dtype=dt))
         self.register_buffer("mean", mean.clone())
         self.register_buffer("std", std.clone())
         self.register_buffer("length", torch.sqrt(torch.mean(std ** 2)))
         self.register_buffer("centre", torch.tensor(1.0 if centre else 0.0, dtype=dt))
+
+    @classmethod
+    def from_config(cls, config, dim: int, **kwargs) -> ActionModel:
+        """The network of a :class:`~amphys.solver.config.FitConfig` (its width, depth, head, gauge and input
+        representation); ``kwargs``: ``t_span``, ``mean``, ``std``. The representation fields must be resolved
+        (explicit frequencies and map): an unresolved "auto" means off, as for models saved before they existed."""
+        freqs = config.time_frequencies
+        return cls(dim, hidden=config.hidden, depth=config.depth, time_features=config.time_features,
+                   quadratic_head=config.quadratic_head, centre=config.centre,
+                   time_frequencies=() if isinstance(freqs, str) else tuple(freqs),
+                   input_map=config.input_map if config.input_map != "auto" else "none",
+                   input_scale=config.input_scale, modulate=config.time_modulation, time_basis=config.time_basis,
+                   **kwargs)
 
     # -- normalised units ------------------------------------------------------------------------------------
     def forward(self, tau: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

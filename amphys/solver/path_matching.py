@@ -63,10 +63,8 @@ class PathMatching:
         self.tau = (times - times[0]) / self.T
         with torch.random.fork_rng(devices=[]):  # the initial weights depend on the seed only: ranks start equal
             torch.manual_seed(cfg.seed)
-            model = ActionModel(self.dim, hidden=cfg.hidden, depth=cfg.depth, time_features=cfg.time_features,
-                                centre=cfg.centre, t_span=self.t_span, time_basis=cfg.time_basis,
-                                mean=torch.as_tensor(self.mean),
-                                std=torch.as_tensor(self.std))
+            model = ActionModel.from_config(cfg, self.dim, t_span=self.t_span, mean=torch.as_tensor(self.mean),
+                                            std=torch.as_tensor(self.std))
         self.model = model.to(device=device, dtype=dtype)
         weights = spline_weights(self.tau, float(smoothing), n_grid=_GRID)
         self.grid_w = torch.as_tensor(weights.value, dtype=dtype, device=device)

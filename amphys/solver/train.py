@@ -27,6 +27,7 @@ from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.distributed import Context
 from amphys.solver.model import ActionModel
 from amphys.solver.path_matching import PathMatching
+from amphys.solver.spectrum import resolve_representation
 from amphys.solver.state import TrainState
 from amphys.solver.status import FitStatus
 
@@ -145,7 +146,8 @@ class Trainer:
         if cfg.interpolant in ("auto", "ot"):
             cfg, self.note = choose_interpolant(times, xs, cfg)
         device, dtype = resolve_device(cfg.device), resolve_dtype(cfg.dtype)
-        self.config = cfg = resolve_defaults(cfg).replace(device=device.type)  # the device used, not "auto"
+        cfg = resolve_representation(resolve_defaults(cfg), times, xs)
+        self.config = cfg = cfg.replace(device=device.type)  # the device used, not "auto"
         if cfg.interpolant == "ot":
             self.method = PathMatching(times, xs, cfg, smoothing=cfg.smoothing, context=ctx, device=device,
                                        dtype=dtype)

@@ -227,9 +227,7 @@ def build_model(config: FitConfig, dim: int):
     """The network of ``config`` for ``dim`` coordinates (float64), to load a state dict into (an
     :class:`~amphys.solver.ensemble.EnsembleModel` of ``config.ensemble`` members when that is > 1)."""
     def one():
-        return ActionModel(dim, hidden=config.hidden, depth=config.depth, time_features=config.time_features,
-                           quadratic_head=config.quadratic_head, centre=config.centre,
-                           time_basis=config.time_basis).to(torch.float64)
+        return ActionModel.from_config(config, dim).to(torch.float64)
 
     if config.ensemble > 1:
         from amphys.solver.ensemble import EnsembleModel

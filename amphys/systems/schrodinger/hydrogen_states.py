@@ -12,7 +12,7 @@ import abc
 
 import numpy as np
 
-from amphys.systems.schrodinger.wave import WaveState, node_safe_divide
+from amphys.systems.schrodinger.wave import WaveState, node_distance, node_safe_divide
 
 __all__ = ["PaperState", "S2pzState", "energy"]
 
@@ -123,6 +123,12 @@ class PaperState(_TwoState):
         grad = (self.C_A * np.exp(-1j * self.E_A * t)) * np.array([1.0, -1j, 0.0])[None, :] \
             - (b / 6.0)[:, None] * rhat
         return node_safe_divide(np.imag(grad * np.conj(h)[:, None]), np.abs(h) ** 2)
+
+    def node_distance(self, t, x):
+        """min(|z|, distance to a vortex line): the nodal plane z = 0 exactly, the lines (zeros of h) by
+        Gauss–Newton on h, which has no exponential envelope to run into."""
+        lines = node_distance(lambda y: self._h(t, y, np.sqrt(np.sum(y * y, axis=1)))[0], x)
+        return np.minimum(np.abs(x[:, 2]), lines)
 
     def accept(self, t, x):
         r = np.sqrt(np.sum(x * x, axis=1))
