@@ -160,24 +160,19 @@ class ContinuityResult:
         """One plain sentence: what the overall p-value says, and what it cannot say."""
         moved = (f"{self.transport_ratio:.3g} ± {self.transport_ratio_se:.2g} times as far as the field predicts"
                  if np.isfinite(self.transport_ratio) else "while the field predicts no motion")
-        tz = self.info.get("truncation_z")
-        sparse = tz is not None and tz > RESOLUTION_WARN
-        if self.p_value_all < alpha and sparse:
-            head = (f"p = {self.p_value_all:.2g} < {alpha:g}, but this cannot be read as a transport error: the "
-                    f"quadrature rules in time disagree by {tz:.0f} noise units, so the snapshots are too sparse in "
-                    f"time for this sample size and even the true field can fail; add snapshots between these "
-                    f"times (or use fewer samples per time). The observed means move {moved}.")
-        elif self.p_value_all < alpha:
-            head = (f"p = {self.p_value_all:.2g} < {alpha:g}: the field does NOT transport the observed densities "
-                    f"(residuals this large would arise from sampling noise and time discretisation with "
-                    f"probability p); the observed means move {moved}.")
+        tz = self.info.get("truncation_z")  # above RESOLUTION_WARN: the snapshots do not resolve the motion
+        gap = (f" The quadrature rules in time disagree by {tz:.0f} noise units: at this time spacing and sample size "
+               f"time discretisation alone can make such residuals; add snapshots between these times before "
+               f"reading a small p as a transport error (a ratio far from 1 still points to a wrong field)."
+               if tz is not None and tz > RESOLUTION_WARN else "")
+        if self.p_value_all < alpha:
+            head = (f"p = {self.p_value_all:.2g} < {alpha:g}: " + ("the residuals exceed sampling noise" if gap else
+                    "the field does NOT transport the observed densities (residuals this large would arise from "
+                    "sampling noise and time discretisation with probability p)") + f"; the means move {moved}.")
         else:
             head = (f"p = {self.p_value_all:.2g}: no evidence against continuity at this sample size and time "
                     f"spacing (not proof of correctness); the observed means move {moved}.")
-            if sparse:
-                head += (f" The quadrature rules in time disagree by {tz:.0f} noise units: the snapshots are sparse "
-                         "in time for this sample size.")
-        return head + " An error w with div(q w) = 0 moves no density and is invisible to this test by design."
+        return head + gap + " An error w with div(q w) = 0 moves no density and is invisible to this test by design."
 
     def summary(self, alpha: float = 0.05) -> str:
         """The verdict, the components and the failing times (Holm-adjusted p < ``alpha``), as text."""
