@@ -82,7 +82,7 @@ def evaluate(model, reference, times=None, metrics=None, *, n_per_time: int = 20
         each snapshot split in random halves A/B: the pushed A-half of the first snapshot is compared with B_t,
         the threshold from random splits of the snapshot at t into sets of the same sizes; field metrics only if
         the data carry ``v_true`` of the AM target. The calibrated continuity test runs on the reference samples
-        at ``times`` (needs at least 4 times).
+        at ``times`` (at least 4), with a System also at :data:`CONTINUITY_REFINE` more times between them.
     times : evaluation times; default 11 evenly spaced over the system's ``t_span``, or every snapshot time.
     metrics : names from :data:`METRICS` (or the groups "field", "sample"); default all that apply except the
         exact ``w2`` (:data:`DEFAULT_METRICS`: with its noise threshold it is 20 exact OT problems per time; the
