@@ -94,6 +94,28 @@ def test_cfm_trains_and_records_history(cfm):
     assert cfm.history["loss"][-100:].mean() < 0.5 * cfm.history["loss"][:20].mean()
 
 
+def test_checkpoints_see_the_ema_weights_of_that_step(snapshots):
+    """A checkpoint's result is the one a fit of that many steps returns (same seed, same stream: the first
+    k steps of a longer run are that run), and True from the hook stops training there."""
+    times, xs = snapshots
+    opts = dict(batch_size=64, hidden=16, depth=2, device="cpu", progress=False, seed=3, schedule="constant")
+    seen = {}
+
+    def keep(step, result, wall_time):
+        seen[step] = (result.velocity(0.5, xs[1][:50]), wall_time)
+        return False
+
+    full = fit_flow_matching(times, xs, steps=30, checkpoints=(10, 20), on_checkpoint=keep, **opts)
+    assert sorted(seen) == [10, 20] and full.status == FitStatus.CONVERGED
+    short = fit_flow_matching(times, xs, steps=10, **opts)
+    np.testing.assert_allclose(seen[10][0], short.velocity(0.5, xs[1][:50]), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(seen[10][0], seen[20][0])      # the weights moved between checkpoints
+    assert 0 < seen[10][1] <= seen[20][1]
+    stopped = fit_score_matching(times, xs, steps=30, checkpoints=(10,), on_checkpoint=lambda *a: True,
+                                 n_levels=2, **opts)
+    assert stopped.status == FitStatus.STOPPED and stopped.history["step"].size == 10
+
+
 def test_cfm_velocity_at_the_mean_is_the_mean_velocity(cfm):
     # Sampling error of the data's mean velocity ≤ 0.04 (module docstring); error observed ≤ 0.05 at this
     # budget (600 steps); tolerance 0.15 on a speed of |c| = 2.24 (a zero or reversed field fails).

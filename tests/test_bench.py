@@ -146,4 +146,6 @@ def test_tiny_hydrogen_protocol_end_to_end(tmp_path, capsys):
                 "am_exact_mmd2_paper", "am_exact_verr"):
         assert np.isfinite(head[key]), key
     assert head["oracle_mmd2_sharp"] < head["am_exact_mmd2_sharp"]
-    assert "am_data_verr" not in head   # --tiny runs the exact-sample row only
+    assert "am_data_verr" not in head   # --tiny runs the exact-sample row and the baselines
+    assert np.isfinite(head["cfm_verr"]) and np.isfinite(head["sm_paper_mmd2_sharp"])
+    assert np.isnan(head["sm_paper_verr"])   # a sampler without a velocity has no field error

@@ -79,28 +79,43 @@ class _Regression:
         return {"loss": float(stats[0])}
 
 
-def train_network(model: nn.Module, loss_fn, config, desc: str) -> tuple[nn.Module, dict, FitStatus]:
+def train_network(model: nn.Module, loss_fn, config, desc: str, *, checkpoints=(), on_checkpoint=None,
+                  ) -> tuple[nn.Module, dict, FitStatus]:
     """Run ``config.steps`` steps of the solver's training loop on ``loss_fn(state) -> scalar tensor``.
 
     Returns ``(eval_model, history, status)``: ``eval_model`` is a copy of ``model`` carrying the EMA weights, in
     eval mode; ``history`` maps "step", "loss", "grad_norm", "lr", "wall_time" to arrays over the applied steps;
     ``status`` is converged (the step budget ran), diverged (the guard refused a step: non-finite loss or
     gradient, or an exploding gradient; the weights are those of the last good step, not to be trusted) or
-    stopped (KeyboardInterrupt).
+    stopped (KeyboardInterrupt). ``on_checkpoint(step, eval_model, wall_time)`` is called after each step listed
+    in ``checkpoints`` (before the last), with a copy carrying the EMA weights of that step; True stops training.
     """
     device = next(model.parameters()).device
     gen = torch.Generator(device=device)
     gen.manual_seed(int(config.seed) + 1)
     state = TrainState.start(model, gen=gen, rng=np.random.default_rng(config.seed),
                              history_keys=_Regression.history_keys, lr=config.lr)
-    out = loop.run(state, _Regression(loss_fn), loop.LoopSettings.of(config), progress=config.progress, desc=desc)
-    eval_model = copy.deepcopy(model)
+    wanted = {int(k) for k in checkpoints}
+
+    def callback(step, record):
+        if on_checkpoint is None or step not in wanted:
+            return False
+        return bool(on_checkpoint(step, _with_weights(model, state.ema), record["wall_time"]))
+
+    out = loop.run(state, _Regression(loss_fn), loop.LoopSettings.of(config), progress=config.progress, desc=desc,
+                   callback=callback)
+    history = {k: np.asarray(v[:state.step]) for k, v in state.history.items()}  # without a refused step
+    return _with_weights(model, out.weights), history, out.status
+
+
+def _with_weights(model: nn.Module, weights) -> nn.Module:
+    """A copy of ``model`` with ``weights``, frozen, in eval mode."""
+    out = copy.deepcopy(model)
     with torch.no_grad():
-        for p, w in zip(eval_model.parameters(), out.weights, strict=True):
+        for p, w in zip(out.parameters(), weights, strict=True):
             p.copy_(w)
             p.requires_grad_(False)
-    history = {k: np.asarray(v[:state.step]) for k, v in state.history.items()}  # without a refused step
-    return eval_model.eval(), history, out.status
+    return out.eval()
 
 
 @dataclasses.dataclass
@@ -159,8 +174,18 @@ class Fitting:
         """``module_fn()`` with initial weights drawn from the config's seed, on the training device and dtype."""
         return build(module_fn, self.config.seed, self.device, self.dtype)
 
-    def train(self, model: nn.Module, loss_fn, desc: str, result_cls, **fields):
-        """Train ``model`` on ``loss_fn`` and return ``result_cls`` (a :class:`TrainedNetwork`) with ``fields``."""
-        eval_model, history, status = train_network(model, loss_fn, self.config, desc)
+    def train(self, model: nn.Module, loss_fn, desc: str, result_cls, *, checkpoints=(), on_checkpoint=None,
+              **fields):
+        """Train ``model`` on ``loss_fn`` and return ``result_cls`` (a :class:`TrainedNetwork`) with ``fields``.
+        ``on_checkpoint(step, result, wall_time) -> bool`` gets the same result object built from the EMA weights
+        after each step in ``checkpoints`` (True stops training)."""
+        hook = None
+        if on_checkpoint is not None:
+            def hook(step, eval_model, wall_time):
+                result = result_cls(self.config, FitStatus.STOPPED, {}, self.times, eval_model, self.normaliser,
+                                    x_first=self.xs[0].copy(), **fields)
+                return on_checkpoint(step, result, wall_time)
+        eval_model, history, status = train_network(model, loss_fn, self.config, desc, checkpoints=checkpoints,
+                                                    on_checkpoint=hook)
         return result_cls(self.config, status, history, self.times, eval_model, self.normaliser,
                           x_first=self.xs[0].copy(), **fields)

@@ -146,7 +146,8 @@ class FlowMatchingResult(TrainedNetwork):
         return self.push(x0, self.times[0] if t0 is None else t0, times)
 
 
-def fit_flow_matching(times, xs, config: CFMConfig | None = None, **overrides) -> FlowMatchingResult:
+def fit_flow_matching(times, xs, config: CFMConfig | None = None, *, checkpoints=(), on_checkpoint=None,
+                      **overrides) -> FlowMatchingResult:
     """Train minibatch-OT conditional flow matching on snapshots ``xs[k] ~ q_{times[k]}``.
 
     Parameters
@@ -154,13 +155,17 @@ def fit_flow_matching(times, xs, config: CFMConfig | None = None, **overrides) -
     times : (K,) strictly increasing observation times, K ≥ 2.
     xs : K arrays (n_k, d) of samples in the user's units.
     config : :class:`CFMConfig` (None = defaults); ``overrides`` replace its fields.
+    checkpoints, on_checkpoint : ``on_checkpoint(step, result, wall_time) -> bool`` is called after each step in
+        ``checkpoints`` with a result built from the EMA weights of that step (its ``status`` is "stopped", its
+        history empty); returning True stops training (training curves without refitting).
 
     Returns a :class:`FlowMatchingResult` with ``velocity``, ``push`` and ``generate``.
     """
     run = Fitting.start(CFMConfig, config, overrides, times, xs)
     model = run.network(lambda: VelocityNet(run.dim, run.config))
     step_loss = FlowMatchingLoss(model, run.config, run.ys, run.taus, run.normaliser.std)
-    return run.train(model, step_loss, "flow matching", FlowMatchingResult)
+    return run.train(model, step_loss, "flow matching", FlowMatchingResult,
+                     checkpoints=checkpoints, on_checkpoint=on_checkpoint)
 
 
 class FlowMatchingLoss:

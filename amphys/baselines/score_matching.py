@@ -213,7 +213,8 @@ def langevin_samples(score_fn, cfg: SMConfig, norm: Normaliser, sigmas, obs_time
     return out
 
 
-def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -> ScoreMatchingResult:
+def fit_score_matching(times, xs, config: SMConfig | None = None, *, checkpoints=(), on_checkpoint=None,
+                       **overrides) -> ScoreMatchingResult:
     """Train a time- and noise-conditional score model on snapshots ``xs[k] ~ q_{times[k]}``.
 
     Parameters
@@ -221,6 +222,9 @@ def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -
     times : (K,) strictly increasing observation times, K ≥ 2.
     xs : K arrays (n_k, d) of samples in the user's units.
     config : :class:`SMConfig` (None = defaults); ``overrides`` replace its fields.
+    checkpoints, on_checkpoint : ``on_checkpoint(step, result, wall_time) -> bool`` is called after each step in
+        ``checkpoints`` with a result built from the EMA weights of that step (its ``status`` is "stopped", its
+        history empty); returning True stops training (training curves without refitting).
 
     Returns a :class:`ScoreMatchingResult` with ``score`` and ``generate``.
     """
@@ -229,7 +233,8 @@ def fit_score_matching(times, xs, config: SMConfig | None = None, **overrides) -
     sigmas = _langevin.sigma_ladder(cfg, run.ys)
     model = run.network(lambda: ScoreNet(run.dim, cfg, sigmas))
     step_loss = ScoreMatchingLoss(model, cfg, run.ys, run.taus, sigmas)
-    return run.train(model, step_loss, f"score matching ({cfg.objective})", ScoreMatchingResult, sigmas=sigmas)
+    return run.train(model, step_loss, f"score matching ({cfg.objective})", ScoreMatchingResult, sigmas=sigmas,
+                     checkpoints=checkpoints, on_checkpoint=on_checkpoint)
 
 
 class ScoreMatchingLoss:

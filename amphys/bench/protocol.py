@@ -17,9 +17,13 @@ Floors: the same MMDs between two independent exact sets of 5000 (averaged over 
 oracle (∇s* pushed with RK4). "Time to floor": the first checkpoint where the paper-kernel MMD is at most the
 paper's 5.7e-4 and where the sharp-kernel MMD is within 2× its floor.
 
-Rows (``--quick`` and ``--full``; ``--tiny`` the first only): ``am-exact`` (fresh exact samples, the quantum recipe
-of :data:`amphys.bench.schrodinger.RECIPE`) and ``am-data`` (``amphys.fit(data)`` with the same recipe, on the
-snapshots alone: 101 × 2000 in ``--quick``, 101 × 5000 in ``--full``).
+Rows (``--quick`` and ``--full``; ``--tiny`` all but ``am-data``): ``am-exact`` (fresh exact samples, the quantum recipe
+of :data:`amphys.bench.schrodinger.RECIPE`), ``am-data`` (``amphys.fit(data)`` with the same recipe, on the
+snapshots alone: 101 × 2000 in ``--quick``, 101 × 5000 in ``--full``), and the two baselines on the same snapshots,
+network, batch, steps and checkpoints: ``cfm`` (minibatch-OT conditional flow matching, its field scored like AM's)
+and ``sm-paper`` (the paper's score-matching protocol: noise-free sliced score matching and the tracking sampler,
+the Langevin step tuned once by driving the sampler with the true score ∇log q_t, as the official code did; no
+velocity, so no field error). The baselines keep their own time inputs (four Fourier features), not the recipe's.
 """
 
 from __future__ import annotations
@@ -42,11 +46,14 @@ PAPER_AM = 5.7e-4
 #: sizes per scale: snapshots (times × n), evaluation samples, network, steps, checkpoints, projection grid
 PROTOCOL = {
     "tiny": dict(n_times=11, n=200, n_eval=150, n_field=500, hidden=16, depth=2, batch_size=64, steps=40,
-                 checkpoints=2, n_grid=16, floor_repeats=1, rows=("am-exact",)),
+                 checkpoints=2, n_grid=16, floor_repeats=1, tracking_steps=10, tune_n=60,
+                 rows=("am-exact", "cfm", "sm-paper")),
     "quick": dict(n_times=101, n=2000, n_eval=5000, n_field=20000, hidden=128, depth=4, batch_size=1024,
-                  steps=4000, checkpoints=4, n_grid=96, floor_repeats=3, rows=("am-exact", "am-data")),
+                  steps=4000, checkpoints=4, n_grid=96, floor_repeats=3, tracking_steps=200, tune_n=300,
+                  rows=("am-exact", "am-data", "cfm", "sm-paper")),
     "full": dict(n_times=101, n=5000, n_eval=5000, n_field=20000, hidden=256, depth=4, batch_size=1024,
-                 steps=12000, checkpoints=6, n_grid=96, floor_repeats=3, rows=("am-exact", "am-data")),
+                 steps=12000, checkpoints=6, n_grid=96, floor_repeats=3, tracking_steps=1000, tune_n=1000,
+                 rows=("am-exact", "am-data", "cfm", "sm-paper")),
 }
 
 
@@ -111,6 +118,42 @@ def _fit_row(row, data, system, p, evaluate, seed):
     return result, points
 
 
+def _fit_baseline(row, data, system, p, evaluate, seed):
+    """The ``cfm`` or ``sm-paper`` row on the snapshots, with the same checkpoints as the AM rows (evaluation time
+    excluded from the training seconds). Returns the list of checkpoint dicts."""
+    from amphys.baselines import fit_flow_matching, fit_score_matching, tune_langevin_step
+    from amphys.bench._methods import SampleOnly, _tune_times, fd_score, snapshot_arrays
+
+    times, xs = snapshot_arrays(data)
+    net = {k: p[k] for k in ("hidden", "depth", "batch_size", "steps")}
+    every = max(1, p["steps"] // p["checkpoints"])
+    marks = list(range(every, p["steps"], every))
+    points, spent = [], [0.0]
+    if row == "cfm":
+        fitter, options, wrap = fit_flow_matching, {}, (lambda res: (res, res.velocity))
+    else:
+        options = dict(objective="ssm", n_levels=1, sigma_min=0.0, sampler="tracking",
+                       tracking_steps=p["tracking_steps"], tracking_langevin_steps=5)
+        h = 1e-4 * float(np.mean(np.std(np.concatenate(xs), axis=0)))
+        start = time.perf_counter()
+        tuning = tune_langevin_step(fd_score(system, h), times, xs, None, grid=np.geomspace(1e-3, 1e-1, 9),
+                                    n=p["tune_n"], seed=seed, eval_times=_tune_times(times, 4, 0.25), **options)
+        log(f"    sm-paper: Langevin step {tuning.best:.3g} (tuned with the true score in "
+            f"{time.perf_counter() - start:.0f} s)")
+        fitter, wrap = fit_score_matching, (lambda res: (SampleOnly(res, tuning.options, seed), None))
+
+    def point(step, res, wall):
+        start = time.perf_counter()
+        points.append({"step": step, "train_s": wall - spent[0], **evaluate(*wrap(res))})
+        spent[0] += time.perf_counter() - start
+        log(f"    {row} step {step}: {json.dumps({k: round(v, 6) for k, v in points[-1].items()})}")
+        return False
+
+    res = fitter(times, xs, checkpoints=marks, on_checkpoint=point, progress=False, seed=seed, **net, **options)
+    point(int(res.history["step"][-1]), res, float(res.history["wall_time"][-1]))
+    return points
+
+
 def _floors(system, times, x0, refs, bandwidths, p, seed):
     """(paper, sharp) MMD floors — independent exact sets against the references, mean of ``floor_repeats``
     draws — and the oracle's (∇s* pushed with RK4)."""
@@ -141,16 +184,23 @@ def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
     log(f"hydrogen-protocol: {p['n_eval']} samples per time, floors ({p['floor_repeats']} draws)")
     floor_paper, floor_sharp, oracle_paper, oracle_sharp = _floors(system, times, x0, refs, bandwidths, p, seed)
 
-    def evaluate(model):
+    def evaluate(model, field="model"):
+        """MMDs of the pushed t = 0 samples and the field error of ``field`` (the model itself by default; None:
+        a sampler without a velocity)."""
         mp, ms = _mmds(model.push(x0, 0.0, times), refs, bandwidths)
-        verr, verr99 = _field(model, system, p["n_field"], p["n_grid"], seed + 11)
+        field = model if field == "model" else field
+        verr, verr99 = (np.nan, np.nan) if field is None else _field(field, system, p["n_field"], p["n_grid"],
+                                                                     seed + 11)
         return {"mmd2_paper": mp, "mmd2_sharp": ms, "verr": verr, "verr99": verr99}
 
     data = generate(system, np.linspace(0.0, PAPER_T, p["n_times"]), p["n"], seed=seed, progress=False)
     curves = {}
     for row in p["rows"]:
         log(f"  {row}: {p['hidden']}x{p['depth']}, batch {p['batch_size']}, {p['steps']} steps")
-        _, curves[row] = _fit_row(row, data, system, p, evaluate, seed)
+        if row.startswith("am-"):
+            _, curves[row] = _fit_row(row, data, system, p, evaluate, seed)
+        else:
+            curves[row] = _fit_baseline(row, data, system, p, evaluate, seed)
     rows = list(curves)
     n_k = max(len(c) for c in curves.values())
     keys = ("step", "train_s", "mmd2_paper", "mmd2_sharp", "verr", "verr99")
