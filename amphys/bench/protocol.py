@@ -170,6 +170,24 @@ def _floors(system, times, x0, refs, bandwidths, p, seed):
     return floor_paper, floor_sharp, oracle_paper, oracle_sharp
 
 
+def _arrays(curves: dict) -> dict:
+    """{metric: (rows, checkpoints) array, NaN where a row has fewer checkpoints} of the rows' checkpoint dicts."""
+    n_k = max(len(c) for c in curves.values())
+    keys = ("step", "train_s", "mmd2_paper", "mmd2_sharp", "verr", "verr99")
+    arr = {k: np.full((len(curves), n_k), np.nan) for k in keys}
+    for i, points in enumerate(curves.values()):
+        for j, pt in enumerate(points):
+            for k in keys:
+                arr[k][i, j] = pt[k]
+    return arr
+
+
+def _reach(arr: dict, i: int, var: str, level: float):
+    """(step, train seconds) of row i's first checkpoint with ``var`` at most ``level``, or None."""
+    ok = np.flatnonzero(arr[var][i] <= level)
+    return (int(arr["step"][i, ok[0]]), float(arr["train_s"][i, ok[0]])) if ok.size else None
+
+
 def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOutput:
     from amphys.data.synthetic import generate
     from amphys.diagnostics import median_bandwidth
@@ -202,13 +220,8 @@ def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
         else:
             curves[row] = _fit_baseline(row, data, system, p, evaluate, seed)
     rows = list(curves)
-    n_k = max(len(c) for c in curves.values())
-    keys = ("step", "train_s", "mmd2_paper", "mmd2_sharp", "verr", "verr99")
-    arr = {k: np.full((len(rows), n_k), np.nan) for k in keys}
-    for i, row in enumerate(rows):
-        for j, pt in enumerate(curves[row]):
-            for k in keys:
-                arr[k][i, j] = pt[k]
+    arr = _arrays(curves)
+    n_k = arr["step"].shape[1]
     ds = xr.Dataset({k: (("row", "checkpoint"), v) for k, v in arr.items()},
                     coords={"row": rows, "checkpoint": np.arange(n_k)},
                     attrs={"benchmark": "hydrogen-protocol", "scale": scale.name, "command": command,
@@ -218,10 +231,6 @@ def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
                            "paper_am_mmd2": PAPER_AM})
     total = time.perf_counter() - start
     ds.attrs["wall_s"] = total
-
-    def reach(i, var, level):
-        ok = np.flatnonzero(arr[var][i] <= level)
-        return (int(arr["step"][i, ok[0]]), float(arr["train_s"][i, ok[0]])) if ok.size else None
 
     lines = [f"### hydrogen-protocol — the AM paper's hydrogen protocol, {p['n_eval']} samples per time "
              f"(--{scale.name})", "", header("hydrogen-protocol", scale, info, command), "",
@@ -249,7 +258,7 @@ def run_protocol(scale, folder=None, *, seed: int = 0, command: str) -> BenchOut
             head[f"{key}_{k}"] = round(float(arr[k][i, j]), 8)
         for name, var, level in (("paper_level", "mmd2_paper", PAPER_AM),
                                  ("sharp_2x_floor", "mmd2_sharp", 2 * floor_sharp)):
-            r = reach(i, var, level)
+            r = _reach(arr, i, var, level)
             head[f"{key}_steps_to_{name}"] = r[0] if r else None
             lines.append(f"\n{row}: {'reached' if r else 'did not reach'} "
                          f"{'the paper AM level' if name == 'paper_level' else '2x the sharp-kernel floor'}"
