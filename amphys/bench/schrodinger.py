@@ -16,7 +16,8 @@ Rows (every row the same network and steps of the scale):
 - ``am-exact-plain``: the same without the recipe's options (the evidence for them);
 - ``am-data``: ``amphys.fit(data, **RECIPE)`` from the snapshots alone (101 × 2000 for the paper state, 21 × 5000
   otherwise) with the same representation as ``am-exact``, so the two differ only in where the samples come from
-  (the issue's "no more than 1.5× the exact-sample error") — whatever the default data estimator is.
+  (the target of "no more than 1.5× the exact-sample error") — whatever the default data estimator is; the
+  ``path`` column says which path between snapshots it chose (``interpolant="auto"``: "ot" or "mixture").
 
 Metrics (:func:`amphys.diagnostics.error_anatomy` on ``n_eval`` fresh exact samples at each evaluation time):
 ``verr`` the q-weighted relative error ‖v − v*‖/‖v*‖ pooled over the times (Σ_t E‖v − v*‖² / Σ_t E‖v*‖², the
@@ -176,7 +177,8 @@ def run_case(case: SCase, budget: dict, *, seed: int = 0) -> dict:
         freqs = result.config.time_frequencies
         fits[row] = {"train_s": train_s, "steps": int(np.nanmax(result.history["step"].values)),
                      "status": str(result.status.value),
-                     "frequencies": list(freqs) if not isinstance(freqs, str) else [], "hotspot": _hotspot(a)}
+                     "frequencies": list(freqs) if not isinstance(freqs, str) else [], "hotspot": _hotspot(a),
+                     "path": str(result.config.interpolant)}
         log(f"  {row:15s} train {train_s:7.1f} s  verr {float(a['velocity_error_root']):.4g}  "
             f"verr99 {float(a['velocity_error_mass_root']):.4g}  [{fits[row]['status']}] {fits[row]['hotspot']}")
     return {"case": case, "system": system, "times": times, "anatomy": anatomies, "fits": fits, "n": n,
@@ -188,7 +190,7 @@ def _dataset(results, budget, info, command, scale_name) -> xr.Dataset:
     labels = [res["case"].label for res in results]
     shape = (len(labels), len(rows))
     scalars = {k: np.full(shape, np.nan) for k in (*ANATOMY_SCALARS, "train_s", "steps")}
-    text = {k: np.full(shape, "", dtype=object) for k in ("status", "hotspot", "frequencies")}
+    text = {k: np.full(shape, "", dtype=object) for k in ("status", "hotspot", "frequencies", "path")}
     n_t = budget["eval_times"]
     per_time = {k: np.full((*shape, n_t), np.nan) for k in ("velocity_error", "velocity_error_mass", "error_share")}
     for i, res in enumerate(results):
@@ -197,7 +199,7 @@ def _dataset(results, budget, info, command, scale_name) -> xr.Dataset:
             for k in ANATOMY_SCALARS:
                 scalars[k][i, j] = float(a[k])
             scalars["train_s"][i, j], scalars["steps"][i, j] = f["train_s"], f["steps"]
-            text["status"][i, j], text["hotspot"][i, j] = f["status"], f["hotspot"]
+            text["status"][i, j], text["hotspot"][i, j], text["path"][i, j] = f["status"], f["hotspot"], f["path"]
             text["frequencies"][i, j] = json.dumps([round(w, 6) for w in f["frequencies"]])
             for k in per_time:
                 per_time[k][i, j, :] = a[k].values
@@ -215,8 +217,8 @@ def _dataset(results, budget, info, command, scale_name) -> xr.Dataset:
 
 
 def _table(ds: xr.Dataset) -> str:
-    lines = ["| case | target (exact samples) | row | ‖v−v*‖/‖v*‖ | on 99% of the mass | error outside it | "
-             "where the error sits | steps | train s |", "|" + "---|" * 9]
+    lines = ["| case | target (exact samples) | row | path | ‖v−v*‖/‖v*‖ | on 99% of the mass | error outside it | "
+             "where the error sits | steps | train s |", "|" + "---|" * 10]
     for i, case in enumerate(ds["case"].values):
         for j, row in enumerate(ds["row"].values):
             g = lambda k, i=i, j=j: ds[k].values[i, j]  # noqa: E731
@@ -224,7 +226,7 @@ def _table(ds: xr.Dataset) -> str:
             met = ""
             if row == "am-exact":
                 met = " ✓" if g("velocity_error_root") <= ds["target_verr"].values[i] else " ✗"
-            lines.append(f"| {case} | {target} | {LABELS[row]} | {fmt(g('velocity_error_root'))}{met} | "
+            lines.append(f"| {case} | {target} | {LABELS[row]} | {g('path')} | {fmt(g('velocity_error_root'))}{met} | "
                          f"{fmt(g('velocity_error_mass_root'))} | {100 * g('error_share_outside_mass'):.0f}% | "
                          f"{g('hotspot')} | {int(g('steps'))} | {fmt(g('train_s'))} |")
     return "\n".join(lines)
