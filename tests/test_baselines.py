@@ -114,6 +114,11 @@ def test_checkpoints_see_the_ema_weights_of_that_step(snapshots):
     stopped = fit_score_matching(times, xs, steps=30, checkpoints=(10,), on_checkpoint=lambda *a: True,
                                  n_levels=2, **opts)
     assert stopped.status == FitStatus.STOPPED and stopped.history["step"].size == 10
+    for bad in ((0,), (1.5,), ("10",)):
+        with pytest.raises(InputError, match="checkpoints"):
+            fit_flow_matching(times, xs, steps=2, checkpoints=bad, on_checkpoint=keep, **opts)
+    with pytest.raises(InputError, match="on_checkpoint"):
+        fit_flow_matching(times, xs, steps=2, checkpoints=(1,), on_checkpoint=3, **opts)
 
 
 def test_cfm_velocity_at_the_mean_is_the_mean_velocity(cfm):

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from amphys._checks import check_int
 from amphys.baselines._common import Normaliser, check_snapshots
+from amphys.errors import InputError, describe
 from amphys.solver import loop
 from amphys.solver.device import resolve_device, resolve_dtype
 from amphys.solver.state import TrainState
@@ -88,14 +90,17 @@ def train_network(model: nn.Module, loss_fn, config, desc: str, *, checkpoints=(
     ``status`` is converged (the step budget ran), diverged (the guard refused a step: non-finite loss or
     gradient, or an exploding gradient; the weights are those of the last good step, not to be trusted) or
     stopped (KeyboardInterrupt). ``on_checkpoint(step, eval_model, wall_time)`` is called after each step listed
-    in ``checkpoints`` (before the last), with a copy carrying the EMA weights of that step; True stops training.
+    in ``checkpoints`` (integers ≥ 1), with a copy carrying the EMA weights of that step; True stops training.
     """
     device = next(model.parameters()).device
     gen = torch.Generator(device=device)
     gen.manual_seed(int(config.seed) + 1)
     state = TrainState.start(model, gen=gen, rng=np.random.default_rng(config.seed),
                              history_keys=_Regression.history_keys, lr=config.lr)
-    wanted = {int(k) for k in checkpoints}
+    if on_checkpoint is not None and not callable(on_checkpoint):
+        raise InputError(f"on_checkpoint: expected a callable on_checkpoint(step, result, wall_time), got "
+                         f"{describe(on_checkpoint)}")
+    wanted = {check_int(k, "checkpoints", low=1) for k in np.atleast_1d(np.asarray(checkpoints, dtype=object))}
 
     def callback(step, record):
         if on_checkpoint is None or step not in wanted:
@@ -181,6 +186,10 @@ class Fitting:
         after each step in ``checkpoints`` (True stops training)."""
         hook = None
         if on_checkpoint is not None:
+            if not callable(on_checkpoint):
+                raise InputError(f"on_checkpoint: expected a callable on_checkpoint(step, result, wall_time), got "
+                                 f"{describe(on_checkpoint)}")
+
             def hook(step, eval_model, wall_time):
                 result = result_cls(self.config, FitStatus.STOPPED, {}, self.times, eval_model, self.normaliser,
                                     x_first=self.xs[0].copy(), **fields)
