@@ -18,10 +18,11 @@ from amphys.solver.spectrum import detect_frequencies, resolve_representation
 
 OPTIONS = [dict(time_frequencies=[2.0, 0.7]), dict(input_map="radial", input_scale=1.5),
            dict(input_map="asinh", input_scale=0.8, time_frequencies=[3.0], time_features=2, modulate=True),
-           dict(time_frequencies=[2.0, 0.7], modulate=True)]
+           dict(time_frequencies=[2.0, 0.7], modulate=True),
+           dict(time_frequencies=[2.0], time_features=2, modulate=True, periodic_time=True)]
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=["frequencies", "radial", "asinh+all", "modulated"])
+@pytest.mark.parametrize("options", OPTIONS, ids=["frequencies", "radial", "asinh+all", "modulated", "periodic"])
 def test_fused_derivatives_equal_autograd(options):
     torch.manual_seed(0)
     m = ActionModel(3, hidden=16, depth=2, t_span=(1.0, 3.0), **{"time_features": 0, **options}).double()
@@ -50,6 +51,31 @@ def test_frequency_features_are_sin_and_cos_of_physical_time():
     assert h.shape == (9, 1 + 2 + 2 + 4)
     torch.testing.assert_close(h[:, 5:7], z * torch.sin(w * t)[:, None], rtol=0, atol=1e-5)
     torch.testing.assert_close(h[:, 7:9], z * torch.cos(w * t)[:, None], rtol=0, atol=1e-5)
+
+
+def test_periodic_time_reads_time_only_through_the_frequencies():
+    """With periodic_time, s(t, x) = s(t + 2π/ω, x) for every weight (τ and the kπτ features are held at zero),
+    and ∂_t s = 0 when the frequency features do not move; without it the same weights are not periodic."""
+    w, t0, t1 = 1.3, 2.0, 7.0
+    torch.manual_seed(1)
+    m = ActionModel(2, hidden=8, depth=2, time_features=2, t_span=(t0, t1), time_frequencies=[w], modulate=True,
+                    periodic_time=True).double()
+    for p in m.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    y = torch.randn(20, 2, dtype=torch.float64)
+    t = 2.5 + 0.1 * torch.arange(20, dtype=torch.float64)
+    shift = 2 * math.pi / w / (t1 - t0)
+    tau = (t - t0) / (t1 - t0)
+    torch.testing.assert_close(m(tau + shift, y), m(tau, y), rtol=1e-12, atol=1e-12)
+    aperiodic = ActionModel(2, hidden=8, depth=2, time_features=2, t_span=(t0, t1), time_frequencies=[w],
+                            modulate=True).double()
+    aperiodic.load_state_dict(m.state_dict())
+    assert torch.max(torch.abs(aperiodic(tau + shift, y) - aperiodic(tau, y))) > 1e-3
+    cfg = FitConfig(time_frequencies=[w], periodic_time=True, hidden=8, depth=2, time_features=0)
+    assert ActionModel.from_config(cfg, 2, t_span=(t0, t1)).net.periodic
+    assert not ActionModel.from_config(cfg.replace(time_frequencies=()), 2).net.periodic  # nothing to be periodic in
+    with pytest.raises(InputError, match="periodic_time"):
+        FitConfig(periodic_time="yes")
 
 
 def test_the_compressions_keep_the_core_and_squash_the_tail():
@@ -139,4 +165,5 @@ def test_stored_configs_of_earlier_versions_read_the_new_fields_as_off():
     old = {k: v for k, v in FitConfig().to_dict().items() if k not in ADDED_OFF}
     cfg = FitConfig.from_dict(old)
     assert cfg.time_frequencies == () and cfg.time_modulation is False and cfg.input_map == "none"
+    assert cfg.periodic_time is False
     assert FitConfig.from_dict({"steps": 10}) == FitConfig(steps=10)

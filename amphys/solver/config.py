@@ -64,6 +64,7 @@ CHECKS: dict = {
     "input_map": Choice("none", "radial", "asinh"),
     "input_scale": Number(0.0, low_open=True),
     "time_modulation": Flag(),
+    "periodic_time": Flag(),
 }
 
 #: Valid values of the string-valued fields.
@@ -77,7 +78,7 @@ RENAMED = {"validation_fraction": "holdout_fraction", "eval_every": "holdout_eve
 #: Fields added after configs were first stored, with the value that means "off": a stored config (one that has
 #: every field of :data:`_STORED`) was written by a version without them, so it reads them as off, not as the
 #: current default, and its model and checkpoint load and resume as they were trained.
-ADDED_OFF = {"time_frequencies": (), "time_modulation": False, "input_map": "none"}
+ADDED_OFF = {"time_frequencies": (), "time_modulation": False, "input_map": "none", "periodic_time": False}
 _STORED = ("steps", "batch_size", "lr", "seed", "loss", "time_integral", "hidden", "depth")
 
 #: Fields that may differ between a checkpoint and the run resuming it (they do not change the numbers).
@@ -179,6 +180,10 @@ class FitConfig:
         none for a flow that does not oscillate), "none" or () gives none; a list (or "0.3, 0.6") gives them. The
         fit returns the resolved tuple. A stored config of a version without these fields reads them as off
         (:data:`ADDED_OFF`).
+        periodic_time : the network reads time only through sin/cos of ``time_frequencies`` (τ and the
+        sin/cos(kπτ) features held at zero), so s is periodic in t; for flows that are periodic at the detected
+        frequency it removes a boundary layer at the ends of the window (docs/bench/quantum.md); no effect when no
+        frequency is given or detected.
         input_map : the spatial input of the network, "none" (whitened coordinates z), "radial"
         (z/(1 + ‖z‖/r0)) or "asinh" (r0·asinh(z/r0) per coordinate), compressing heavy tails; input_scale : r0,
         in units of the whitened coordinates.
@@ -230,6 +235,7 @@ class FitConfig:
     input_map: str = "none"
     input_scale: float = 3.0
     time_modulation: bool = False
+    periodic_time: bool = False
 
     def __post_init__(self):
         check_fields(self, CHECKS)

@@ -61,13 +61,15 @@ class ActionNet(nn.Module):
     (``input_map``): ``"radial"`` c(z) = z/(1 + ‖z‖/r0), ``"asinh"`` c(z) = r0·asinh(z/r0) per coordinate, with
     r0 = ``input_scale`` (in units of the whitened coordinates); with ``modulate``, also the products
     c(z)·sin(Ω_jτ + φ_j) and c(z)·cos(Ω_jτ + φ_j) (a rigidly rotating or oscillating field is then a function of
-    coordinates the first layer forms exactly: the rotated frame x cos ωt + y sin ωt, ...). The buffers of the
+    coordinates the first layer forms exactly: the rotated frame x cos ωt + y sin ωt, ...); with ``periodic`` (and
+    some Ω_j), τ and the sin/cos kπτ inputs are held at zero, so s is periodic in t with the given frequencies. The
+    buffers of the
     options exist only when they are on, so models saved without them load unchanged.
     """
 
     def __init__(self, dim: int, hidden: int = 256, depth: int = 4, time_features: int = 4, out: int = 1, *,
                  omegas=None, phases=None, input_map: str = "none", input_scale: float = 1.0,
-                 modulate: bool = False):
+                 modulate: bool = False, periodic: bool = False):
         super().__init__()
         dt = torch.get_default_dtype()
         self.register_buffer("freqs", math.pi * torch.arange(1, time_features + 1, dtype=dt))
@@ -84,6 +86,7 @@ class ActionNet(nn.Module):
         if input_map != "none":
             self.register_buffer("input_scale", torch.tensor(float(input_scale), dtype=dt))
         self.modulate = bool(modulate) and n_omega > 0
+        self.periodic = bool(periodic) and n_omega > 0  # time enters only through sin/cos(Ω_jτ + φ_j)
         width_in = 1 + 2 * time_features + 2 * n_omega + dim + (2 * n_omega * dim if self.modulate else 0)
         layers: list[nn.Module] = []
         for i in range(depth):
@@ -102,6 +105,8 @@ class ActionNet(nn.Module):
         """[τ, sin kπτ, cos kπτ, sin(Ωτ + φ), cos(Ωτ + φ)] for τ of shape (n, 1)."""
         arg = t1 * self.freqs
         parts = [t1, torch.sin(arg), torch.cos(arg)]
+        if self.periodic:  # the inputs stay (the same weights and layout), the aperiodic ones held at zero
+            parts = [torch.zeros_like(p) for p in parts]
         if self.omegas is not None:
             arg2 = torch.addcmul(self.phases, t1, self.omegas)
             parts += [torch.sin(arg2), torch.cos(arg2)]
@@ -161,7 +166,9 @@ class ActionNet(nn.Module):
             g = (g * d[:m]) @ lin.weight
         K = self.freqs.shape[0]
         sn, cs = parts[1][:m], parts[2][:m]
-        ds_dtau = g[:, 0] + torch.sum((g[:, 1:K + 1] * cs - g[:, K + 1:2 * K + 1] * sn) * self.freqs, dim=-1)
+        ds_dtau = torch.sum((g[:, 1:K + 1] * cs - g[:, K + 1:2 * K + 1] * sn) * self.freqs, dim=-1)
+        if not self.periodic:
+            ds_dtau = ds_dtau + g[:, 0]
         J = self.n_omegas
         if J:
             a = 2 * K + 1
@@ -190,17 +197,17 @@ class ActionModel(nn.Module):
     def __init__(self, dim: int, *, hidden: int = 256, depth: int = 4, time_features: int = 4,
                  quadratic_head: bool = False, centre: bool = False, t_span=(0.0, 1.0), mean=None, std=None,
                  time_frequencies=(), input_map: str = "none", input_scale: float = 1.0, modulate: bool = False,
-                 time_basis: int = 0):
+                 time_basis: int = 0, periodic_time: bool = False):
         super().__init__()
         self.dim = int(dim)
         self.quadratic_head = bool(quadratic_head)
         t0, t1 = float(t_span[0]), float(t_span[1])
         if time_basis > 0:  # the time dependence in a basis of J smooth functions (amphys.solver.sieve)
-            if len(time_frequencies) or input_map != "none" or modulate:
+            if len(time_frequencies) or input_map != "none" or modulate or periodic_time:
                 from amphys.errors import InputError
 
-                raise InputError("time_basis: the sieve network takes no time_frequencies, input_map or "
-                                 "time_modulation; use one or the other")
+                raise InputError("time_basis: the sieve network takes no time_frequencies, input_map, "
+                                 "time_modulation or periodic_time; use one or the other")
             from amphys.solver.sieve import SieveNet
 
             self.net = SieveNet(dim, hidden, depth, time_basis)
@@ -210,7 +217,7 @@ class ActionModel(nn.Module):
             phases = [math.remainder(float(w) * t0, 2 * math.pi) for w in time_frequencies]
             self.net = ActionNet(dim, hidden, depth, time_features, out=dim if quadratic_head else 1,
                                  omegas=omegas or None, phases=phases or None, input_map=input_map,
-                                 input_scale=input_scale, modulate=modulate)
+                                 input_scale=input_scale, modulate=modulate, periodic=periodic_time)
         dt = torch.get_default_dtype()
         mean = torch.zeros(dim, dtype=dt) if mean is None else torch.as_tensor(mean, dtype=dt)
         std = torch.ones(dim, dtype=dt) if std is None else torch.as_tensor(std, dtype=dt)
@@ -232,6 +239,7 @@ class ActionModel(nn.Module):
                    time_frequencies=() if isinstance(freqs, str) else tuple(freqs),
                    input_map=config.input_map if config.input_map != "auto" else "none",
                    input_scale=config.input_scale, modulate=config.time_modulation, time_basis=config.time_basis,
+                   periodic_time=config.periodic_time,
                    **kwargs)
 
     # -- normalised units ------------------------------------------------------------------------------------
