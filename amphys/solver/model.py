@@ -63,8 +63,7 @@ class ActionNet(nn.Module):
     c(z)·sin(Ω_jτ + φ_j) and c(z)·cos(Ω_jτ + φ_j) (a rigidly rotating or oscillating field is then a function of
     coordinates the first layer forms exactly: the rotated frame x cos ωt + y sin ωt, ...); with ``periodic`` (and
     some Ω_j), τ and the sin/cos kπτ inputs are held at zero, so s is periodic in t with the given frequencies. The
-    buffers of the
-    options exist only when they are on, so models saved without them load unchanged.
+    buffers of the options exist only when they are on, so models saved without them load unchanged.
     """
 
     def __init__(self, dim: int, hidden: int = 256, depth: int = 4, time_features: int = 4, out: int = 1, *,
