@@ -146,7 +146,7 @@ def test_auto_resolves_in_the_fit_and_the_model_round_trips(tmp_path):
     system = amphys.systems.get("harmonic", state="coherent")
     data = amphys.generate(system, np.linspace(*system.t_span, 21), 1000, seed=0, progress=False)
     fit = amphys.fit(data, steps=5, hidden=8, depth=1, batch_size=64, progress=False, time_frequencies="auto",
-                     input_map="asinh")
+                     input_map="asinh", periodic_time=True)
     (w,) = fit.config.time_frequencies
     assert w == pytest.approx(1.0, rel=0.03)
     fit.save(tmp_path / "m.pt")
@@ -154,6 +154,8 @@ def test_auto_resolves_in_the_fit_and_the_model_round_trips(tmp_path):
     assert again.config == fit.config
     x = data["x"].values[:7]
     np.testing.assert_array_equal(again.velocity(2.0, x), fit.velocity(2.0, x))
+    # periodic in t at the detected frequency, after the round trip too
+    np.testing.assert_allclose(again.velocity(2.0 + 2 * np.pi / w, x), again.velocity(2.0, x), rtol=1e-4, atol=1e-6)
     assert resolve_representation(FitConfig(), [0.0, 1.0], [x, x]).time_frequencies == ()
 
 
