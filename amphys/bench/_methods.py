@@ -30,8 +30,8 @@ import numpy as np
 
 from amphys.solver.status import FitStatus
 
-__all__ = ["Trained", "SampleOnly", "fit_am", "fit_sm", "fit_sm_paper", "fit_cfm", "oracle", "fd_score",
-           "score_model", "snapshot_arrays"]
+__all__ = ["Trained", "SampleOnly", "fit_am", "fit_sm", "fit_sm_paper", "sm_paper_options", "tune_sm_paper",
+           "fit_cfm", "oracle", "fd_score", "score_model", "snapshot_arrays"]
 
 
 @dataclasses.dataclass
@@ -150,20 +150,34 @@ def fit_sm(times, xs, scale, *, seed: int = 0) -> Trained:
     return Trained(SampleOnly(res, tuning.options, seed), train_s, extra, res.status, note)
 
 
-def fit_sm_paper(times, xs, scale, true_score, *, seed: int = 0) -> Trained:
-    """The official hydrogen baseline: noise-free sliced score matching, the tracking sampler (5 Langevin steps
-    after each of ``tracking_steps`` time steps), ε swept with the true score over the first quarter of the path
-    (the paper's protocol, scored here by the energy distance)."""
-    from amphys.baselines import fit_score_matching, tune_langevin_step
+def sm_paper_options(tracking_steps: int) -> dict:
+    """The official hydrogen baseline's score-matching fields: noise-free sliced score matching and the tracking
+    sampler (5 Langevin steps after each of ``tracking_steps`` time steps)."""
+    return dict(objective="ssm", n_levels=1, sigma_min=0.0, sampler="tracking", tracking_steps=int(tracking_steps),
+                tracking_langevin_steps=5)
+
+
+def tune_sm_paper(system, times, xs, config, *, n: int, seed: int):
+    """The paper's choice of the Langevin step ε for ``config``'s sampler: swept over 1e-3..1e-1 driving it with the
+    true score (central differences of the exact log-density, step 1e-4 of the data's scale) over the first quarter
+    of the path, scored by the energy distance. Returns the :class:`~amphys.baselines.StepTuning`."""
+    from amphys.baselines import tune_langevin_step
+
+    h = 1e-4 * float(np.mean(np.std(np.concatenate(xs), axis=0)))
+    return tune_langevin_step(fd_score(system, h), times, xs, config, grid=np.geomspace(1e-3, 1e-1, 9), n=n,
+                              seed=seed, eval_times=_tune_times(times, 4, 0.25))
+
+
+def fit_sm_paper(times, xs, scale, system, *, seed: int = 0) -> Trained:
+    """The official hydrogen baseline (:func:`sm_paper_options`), ε tuned by :func:`tune_sm_paper` (the paper's
+    protocol, scored here by the energy distance)."""
+    from amphys.baselines import fit_score_matching
 
     start = time.perf_counter()
-    res = fit_score_matching(times, xs, objective="ssm", n_levels=1, sigma_min=0.0, sampler="tracking",
-                             tracking_steps=scale.tracking_steps, tracking_langevin_steps=5,
-                             **_sm_common(scale, seed))
+    res = fit_score_matching(times, xs, **sm_paper_options(scale.tracking_steps), **_sm_common(scale, seed))
     train_s = time.perf_counter() - start
     start = time.perf_counter()
-    tuning = tune_langevin_step(true_score, times, xs, res.config, grid=np.geomspace(1e-3, 1e-1, 9),
-                                n=scale.tune_n, seed=seed, eval_times=_tune_times(times, 4, 0.25))
+    tuning = tune_sm_paper(system, times, xs, res.config, n=scale.tune_n, seed=seed)
     extra = time.perf_counter() - start
     note = f"tracking sampler, eps={tuning.best:.3g} (whitened units, tuned with the true score)"
     return Trained(SampleOnly(res, tuning.options, seed), train_s, extra, res.status, note)

@@ -135,8 +135,7 @@ def run_case(case: Case, scale, *, seed: int = 0, extra_rows=None, am_curve=None
         elif name == "sm":
             tr = mt.fit_sm(times, xs, sc, seed=seed)
         elif name == "sm-paper":
-            h = 1e-4 * float(np.mean(np.std(np.concatenate(xs), axis=0)))
-            tr = mt.fit_sm_paper(times, xs, sc, mt.fd_score(system, h), seed=seed)
+            tr = mt.fit_sm_paper(times, xs, sc, system, seed=seed)
         elif name == "cfm":
             tr = mt.fit_cfm(times, xs, sc, seed=seed)
         elif name == "oracle":

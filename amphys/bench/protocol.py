@@ -121,8 +121,8 @@ def _fit_row(row, data, system, p, evaluate, seed):
 def _fit_baseline(row, data, system, p, evaluate, seed):
     """The ``cfm`` or ``sm-paper`` row on the snapshots, with the same checkpoints as the AM rows (evaluation time
     excluded from the training seconds). Returns the list of checkpoint dicts."""
-    from amphys.baselines import fit_flow_matching, fit_score_matching, tune_langevin_step
-    from amphys.bench._methods import SampleOnly, _tune_times, fd_score, snapshot_arrays
+    from amphys.baselines import SMConfig, fit_flow_matching, fit_score_matching
+    from amphys.bench._methods import SampleOnly, sm_paper_options, snapshot_arrays, tune_sm_paper
 
     times, xs = snapshot_arrays(data)
     net = {k: p[k] for k in ("hidden", "depth", "batch_size", "steps")}
@@ -132,12 +132,9 @@ def _fit_baseline(row, data, system, p, evaluate, seed):
     if row == "cfm":
         fitter, options, wrap = fit_flow_matching, {}, (lambda res: (res, res.velocity))
     else:
-        options = dict(objective="ssm", n_levels=1, sigma_min=0.0, sampler="tracking",
-                       tracking_steps=p["tracking_steps"], tracking_langevin_steps=5)
-        h = 1e-4 * float(np.mean(np.std(np.concatenate(xs), axis=0)))
+        options = sm_paper_options(p["tracking_steps"])
         start = time.perf_counter()
-        tuning = tune_langevin_step(fd_score(system, h), times, xs, None, grid=np.geomspace(1e-3, 1e-1, 9),
-                                    n=p["tune_n"], seed=seed, eval_times=_tune_times(times, 4, 0.25), **options)
+        tuning = tune_sm_paper(system, times, xs, SMConfig(**options), n=p["tune_n"], seed=seed)
         log(f"    sm-paper: Langevin step {tuning.best:.3g} (tuned with the true score in "
             f"{time.perf_counter() - start:.0f} s)")
         fitter, wrap = fit_score_matching, (lambda res: (SampleOnly(res, tuning.options, seed), None))
